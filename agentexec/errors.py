@@ -1,0 +1,105 @@
+"""One error shape for the whole API: {"error": {"type", "message", "fields"}}."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+log = logging.getLogger(__name__)
+
+
+class ApplicationError(Exception):
+    """A domain rule was broken; the API answers 400 (or `status_code`) with this message."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_type = "invalid_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: dict[str, list[str]] | None = None,
+        status_code: int | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        if status_code is not None:
+            self.status_code = status_code
+        if error_type is not None:
+            self.error_type = error_type
+
+
+class NotFoundError(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    error_type = "not_found"
+
+
+class ConflictError(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    error_type = "conflict"
+
+
+def error_body(error_type: str, message: str, fields: dict[str, Any] | None = None) -> dict:
+    return {"error": {"type": error_type, "message": message, "fields": fields or {}}}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail → {"sandbox.cpu": ["..."], "prompt": ["..."]}."""
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else key)
+            out.update(_flatten(value, name or "request"))
+        return out
+    if isinstance(detail, list):
+        if all(not isinstance(v, (dict, list)) for v in detail):
+            return {prefix or "request": [str(v) for v in detail]}
+        out = {}
+        for i, value in enumerate(detail):
+            out.update(_flatten(value, f"{prefix}[{i}]"))
+        return out
+    return {prefix or "request": [str(detail)]}
+
+
+_TYPES = {
+    exceptions.NotAuthenticated: "authentication_error",
+    exceptions.AuthenticationFailed: "authentication_error",
+    exceptions.PermissionDenied: "permission_error",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.ParseError: "parse_error",
+    exceptions.Throttled: "rate_limited",
+    exceptions.NotAcceptable: "not_acceptable",
+}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        body = error_body(exc.error_type, exc.message, exc.fields)
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        first = next(iter(fields.items()), ("request", ["invalid"]))
+        message = f"{first[0]}: {first[1][0]}"
+        return Response(error_body("invalid_request", message, fields), status=400)
+    # Imported here: rest_framework.views reads the API settings, which name this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    error_type = next((t for cls, t in _TYPES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, (Http404, exceptions.NotFound)):
+        error_type = "not_found"
+    elif isinstance(exc, PermissionDenied):
+        error_type = "permission_error"
+    detail = getattr(exc, "detail", None)
+    message = str(detail) if detail is not None else str(exc)
+    response.data = error_body(error_type, message)
+    return response

@@ -1,0 +1,170 @@
+"""Settings, all driven by the environment (django-environ; a `.env` file is optional)."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+# The fallback key is only good for a laptop; production sets SECRET_KEY.
+SECRET_KEY = env.str("SECRET_KEY", default="agentexec-insecure-development-key-change-me")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "agentexec.tenancy",
+    "runs",
+    "sandboxes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "agentexec.urls"
+WSGI_APPLICATION = "agentexec.wsgi.application"
+ASGI_APPLICATION = "agentexec.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent writers (parallel executes, the worker) must wait for the lock rather than
+    # fail with "database is locked": WAL lets readers run beside the writer, IMMEDIATE takes
+    # the write lock at BEGIN so two transactions never deadlock upgrading a read lock, and
+    # the timeout is SQLite's busy timeout in seconds.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.int("SQLITE_BUSY_TIMEOUT_S", default=30),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+
+LOGIN_URL = "/admin/login/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["agentexec.tenancy.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "agentexec.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}
+
+# --- Agents and runs -------------------------------------------------------------------------
+DEFAULT_MODEL = env.str("DEFAULT_MODEL", default="")
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="https://api.anthropic.com")
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1")
+LLM_GATEWAY_URL = env.str("LLM_GATEWAY_URL", default="")
+LLM_GATEWAY_API_KEY = env.str("LLM_GATEWAY_API_KEY", default="")
+LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=4096)
+ALLOW_SCRIPTED_MODEL = env.bool("ALLOW_SCRIPTED_MODEL", default=False)
+COURTLISTENER_API_TOKEN = env.str("COURTLISTENER_API_TOKEN", default="")
+COURTLISTENER_BASE_URL = env.str(
+    "COURTLISTENER_BASE_URL", default="https://www.courtlistener.com/api/rest/v4"
+)
+
+RUN_TIMEOUT_S = env.float("RUN_TIMEOUT_S", default=300.0)
+MAX_STEPS = env.int("MAX_STEPS", default=40)
+MAX_PROMPT_CHARS = env.int("MAX_PROMPT_CHARS", default=200_000)
+SHELL_TIMEOUT_S = env.int("SHELL_TIMEOUT_S", default=120)
+TOOL_OUTPUT_CAP_BYTES = env.int("TOOL_OUTPUT_CAP_BYTES", default=32_768)
+RUN_LOG_CAP_BYTES = env.int("RUN_LOG_CAP_BYTES", default=65_536)
+
+SANDBOX_PROVIDER = env.str("SANDBOX_PROVIDER", default="auto")
+SANDBOX_CPU_DEFAULT = env.int("SANDBOX_CPU_DEFAULT", default=1)
+SANDBOX_CPU_MAX = env.int("SANDBOX_CPU_MAX", default=4)
+SANDBOX_MEMORY_MIB_DEFAULT = env.int("SANDBOX_MEMORY_MIB_DEFAULT", default=512)
+SANDBOX_MEMORY_MIB_MIN = env.int("SANDBOX_MEMORY_MIB_MIN", default=64)
+SANDBOX_MEMORY_MIB_MAX = env.int("SANDBOX_MEMORY_MIB_MAX", default=8192)
+SANDBOX_WORKSPACE_MIB = env.int("SANDBOX_WORKSPACE_MIB", default=256)
+
+# --- Worker (django-q2) ----------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+Q_CLUSTER: dict[str, object] = {
+    "name": "agentexec",
+    "workers": env.int("Q_WORKERS", default=2),
+    # A run must never be silently executed twice: one attempt, a task timeout above the run
+    # timeout, and a retry window above the task timeout so the broker never re-delivers a
+    # task that is still running.
+    "max_attempts": 1,
+    "timeout": int(RUN_TIMEOUT_S) + 60,
+    "retry": int(RUN_TIMEOUT_S) + 120,
+    "ack_failures": True,
+    "catch_up": False,
+    "poll": 0.1,
+    "save_limit": 1000,
+    "label": "Worker",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"

@@ -1,0 +1,166 @@
+from django.db import models
+
+from agentexec import ids
+from agentexec.tenancy.models import ApiKey, Organization
+
+
+class Agent(models.Model):
+    id = models.CharField(primary_key=True, max_length=40, default=ids.agent_id, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="agents")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    instructions = models.TextField(blank=True)
+    model = models.CharField(max_length=200)
+    enabled_tools = models.JSONField(null=True, blank=True)
+    disabled_tools = models.JSONField(null=True, blank=True)
+    vault_ids = models.JSONField(default=list, blank=True)
+    vault_groups = models.JSONField(default=list, blank=True)
+    sandbox_cpu = models.PositiveSmallIntegerField(null=True, blank=True)
+    sandbox_memory_mib = models.PositiveIntegerField(null=True, blank=True)
+    is_ephemeral = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # GET /agent/v1/agents: the org's live, non-ephemeral agents, newest first.
+            models.Index(
+                fields=["organization", "is_ephemeral", "deleted_at", "-created_at"],
+                name="agent_list_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+class Run(models.Model):
+    id = models.CharField(primary_key=True, max_length=40, default=ids.run_id, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="runs")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="runs")
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs"
+    )
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    prompt = models.TextField()
+    instructions = models.TextField(blank=True)
+    guidance = models.TextField(blank=True, null=True)
+    model = models.CharField(max_length=200)
+    vault_ids = models.JSONField(default=list, blank=True)
+    object_ids = models.JSONField(default=list, blank=True)
+    enabled_tools = models.JSONField(null=True, blank=True)
+    disabled_tools = models.JSONField(null=True, blank=True)
+    sandbox_cpu = models.PositiveSmallIntegerField(default=1)
+    sandbox_memory_mib = models.PositiveIntegerField(default=512)
+    provider = models.CharField(max_length=32, blank=True)
+    runtime_id = models.CharField(max_length=40, blank=True)
+    runtime_state = models.CharField(max_length=16, blank=True)
+    workflow_id = models.CharField(max_length=64, blank=True)
+    callback_url = models.URLField(max_length=2000, blank=True)
+    output = models.TextField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    final_response = models.JSONField(null=True, blank=True)
+    output_object_ids = models.JSONField(default=list, blank=True)
+    logs_runner = models.TextField(blank=True)
+    logs_linc = models.TextField(blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    tool_calls = models.PositiveIntegerField(default=0)
+    cost_micros = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # GET /agent/v1/run and the staff run list: an org's runs, newest first.
+            models.Index(fields=["organization", "-created_at"], name="run_org_recent_idx"),
+            # The reaper: running/queued runs by heartbeat age.
+            models.Index(fields=["status", "heartbeat_at"], name="run_reaper_idx"),
+            models.Index(fields=["-created_at"], name="run_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class StepType(models.TextChoices):
+    OUTPUT = "output"
+    THINKING = "thinking"
+    TOOL_CALL = "tool_call"
+    TOOL_RESULT = "tool_result"
+
+
+class RunStep(models.Model):
+    id = models.CharField(primary_key=True, max_length=40, default=ids.step_id, editable=False)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    sequence = models.PositiveIntegerField()
+    type = models.CharField(max_length=16, choices=StepType.choices)
+    content = models.TextField(null=True, blank=True)
+    tool_name = models.CharField(max_length=100, null=True, blank=True)
+    tool_input = models.JSONField(null=True, blank=True)
+    tool_output = models.JSONField(null=True, blank=True)
+    is_error = models.BooleanField(default=False)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "sequence"], name="runstep_run_sequence_uniq"),
+        ]
+
+
+class UsageKind(models.TextChoices):
+    LLM = "llm"
+    API = "api"
+
+
+class UsageEntry(models.Model):
+    id = models.CharField(primary_key=True, max_length=40, default=ids.usage_id, editable=False)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="usage_entries")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="usage_entries"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="usage_entries"
+    )
+    kind = models.CharField(max_length=8, choices=UsageKind.choices)
+    model = models.CharField(max_length=200, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    total_tokens = models.PositiveIntegerField(default=0)
+    cost_micros = models.BigIntegerField(null=True, blank=True)
+    service = models.CharField(max_length=100, blank=True)
+    endpoint = models.CharField(max_length=300, blank=True)
+    method = models.CharField(max_length=16, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The usage audit: rollups per organization / key / model over a date range.
+            models.Index(fields=["created_at", "organization"], name="usage_audit_idx"),
+        ]

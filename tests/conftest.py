@@ -1,0 +1,45 @@
+"""The cast: alice's organization owns things, bob is a second member of it, charlie is an
+outsider in an organization of his own."""
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from agentexec.tenancy.models import ApiKey, Organization
+from agentexec.tenancy.services import api_key_create
+
+
+@dataclass
+class Member:
+    organization: Organization
+    api_key: ApiKey
+    raw_key: str
+    client: APIClient
+
+
+def _member(org_name: str, key_name: str) -> Member:
+    key, raw = api_key_create(organization_name=org_name, name=key_name)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return Member(key.organization, key, raw, client)
+
+
+@pytest.fixture
+def alice(db) -> Member:  # noqa: ANN001
+    return _member("Alice & Partners LLP", "alice")
+
+
+@pytest.fixture
+def bob(alice: Member) -> Member:
+    return _member(alice.organization.name, "bob")
+
+
+@pytest.fixture
+def charlie(db) -> Member:  # noqa: ANN001
+    return _member("Charlie Legal", "charlie")
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
