@@ -126,6 +126,11 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1"
 LLM_GATEWAY_URL = env.str("LLM_GATEWAY_URL", default="")
 LLM_GATEWAY_API_KEY = env.str("LLM_GATEWAY_API_KEY", default="")
 LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=4096)
+LLM_MAX_ATTEMPTS = env.int("LLM_MAX_ATTEMPTS", default=3)
+LLM_TIMEOUT_S = env.float("LLM_TIMEOUT_S", default=120.0)
+LLM_BACKOFF_BASE_S = env.float("LLM_BACKOFF_BASE_S", default=0.5)
+ANTHROPIC_VERSION = env.str("ANTHROPIC_VERSION", default="2023-06-01")
+PRICE_TABLE_PATH = env.str("PRICE_TABLE_PATH", default="")
 ALLOW_SCRIPTED_MODEL = env.bool("ALLOW_SCRIPTED_MODEL", default=False)
 COURTLISTENER_API_TOKEN = env.str("COURTLISTENER_API_TOKEN", default="")
 COURTLISTENER_BASE_URL = env.str(

@@ -3,7 +3,7 @@
 import tempfile
 
 from agentexec.settings import *  # noqa: F403
-from agentexec.settings import STORAGES
+from agentexec.settings import Q_CLUSTER, STORAGES
 
 ALLOW_SCRIPTED_MODEL = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -14,3 +14,9 @@ ANTHROPIC_API_KEY = ""
 OPENAI_API_KEY = ""
 LLM_GATEWAY_URL = ""
 COURTLISTENER_API_TOKEN = ""
+LLM_BACKOFF_BASE_S = 0.01
+# Tasks run inline in unit tests; the end-to-end tests start a real qcluster process instead.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+# Serve static files from the app folders: tests never run collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

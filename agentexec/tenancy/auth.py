@@ -44,3 +44,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+def caller(request: Request) -> ApiClient:
+    """The authenticated API client of a request (views behind IsAuthenticated)."""
+    user = request.user
+    assert isinstance(user, ApiClient), "API views authenticate with ApiKeyAuthentication"
+    return user
