@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 class ApplicationError(Exception):
     """A domain rule was broken; the API answers 400 (or `status_code`) with this message."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
-    error_type = "invalid_request"
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    error_type: str = "invalid_request"
 
     def __init__(
         self,
@@ -35,12 +35,12 @@ class ApplicationError(Exception):
 
 
 class NotFoundError(ApplicationError):
-    status_code = status.HTTP_404_NOT_FOUND
+    status_code: int = status.HTTP_404_NOT_FOUND
     error_type = "not_found"
 
 
 class ConflictError(ApplicationError):
-    status_code = status.HTTP_409_CONFLICT
+    status_code: int = status.HTTP_409_CONFLICT
     error_type = "conflict"
 
 

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class RunsConfig(AppConfig):
     name = "runs"
     verbose_name = "Agents and runs"
+
+    def ready(self) -> None:
+        from django.core import checks
+
+        import agentexec.tools.legal_research  # noqa: F401  (registers the legal-research tools)
+        from agentexec.llm.pricing import check_price_table
+
+        checks.register(check_price_table)

@@ -1,0 +1,37 @@
+"""What this deployment offers: GET /agent/v1/models and GET /agent/v1/tools."""
+
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agentexec.llm import providers, router
+from agentexec.tools import registry
+
+
+class ModelsView(APIView):
+    """The default model, the configured providers and which model ids route where."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"default": router.default_model(), **providers.describe()})
+
+
+class ToolsView(APIView):
+    """Every tool with its JSON schema, where it runs and whether this deployment can run it."""
+
+    def get(self, request: Request) -> Response:
+        tools = []
+        for tool in registry.all_tools():
+            reason = tool.unavailable_reason()
+            tools.append(
+                {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "inputSchema": tool.input_schema,
+                    "location": tool.location,
+                    "available": reason is None,
+                    "unavailableReason": reason,
+                }
+            )
+        return Response({"tools": tools})
