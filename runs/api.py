@@ -1,46 +1,256 @@
+"""The Agent API v1: agents, runs, execute. Views validate, call one service, serialize."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
 from rest_framework import status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agentexec.errors import error_body
+from agentexec.errors import ApplicationError, ConflictError
 from agentexec.tenancy.auth import caller
-from runs import services
-from runs import selectors
+from runs import selectors, services
+from runs.events import sse_stream
+from runs.idempotency import idempotent
+from runs.models import RunStatus
 from runs.serializers import (
+    AgentCreateInputSerializer,
+    AgentUpdateInputSerializer,
     ExecuteInputSerializer,
+    ListParamsSerializer,
+    RunCreateInputSerializer,
+    RunListParamsSerializer,
+    RunWatchInputSerializer,
+    agent_output,
     details_output,
     execute_output,
+    run_list_item,
     status_output,
 )
 
 
-class ExecuteView(APIView):
-    """POST /agent/v1/execute: an ephemeral agent and a run, executed before the response."""
+def org_id(request: Request) -> str:
+    return caller(request).organization.id
 
+
+class ExecuteView(APIView):
+    """POST /agent/v1/execute: an ephemeral agent and a run, executed before the response
+    (or, with agentRuntime, queued on the worker)."""
+
+    @idempotent
     def post(self, request: Request) -> Response:
         client = caller(request)
         serializer = ExecuteInputSerializer(
             data=request.data, context={"organization": client.organization}
         )
         serializer.is_valid(raise_exception=True)
+        params = serializer.to_params()
         if serializer.validated_data.get("agentRuntime"):
-            message = "agentRuntime (queued legacy runs) is not available on this server yet"
+            run = services.execute_legacy(api_key=client.api_key, params=params)
             return Response(
-                error_body("not_implemented", message, {"agentRuntime": [message]}),
-                status=status.HTTP_501_NOT_IMPLEMENTED,
+                {
+                    "runId": run.id,
+                    "agentId": run.agent_id,
+                    "status": "running",
+                    "provider": run.provider or None,
+                    "runtimeState": "running",
+                    "message": f"Run started. Poll /agent/v1/run/{run.id}/status for progress "
+                    f"and /agent/v1/run/{run.id}/details for the result.",
+                }
             )
-        run = services.execute(api_key=client.api_key, params=serializer.to_params())
+        run = services.execute(api_key=client.api_key, params=params)
         return Response(execute_output(run))
+
+
+# -- agents -------------------------------------------------------------------------------
+
+
+class AgentListView(APIView):
+    @idempotent
+    def post(self, request: Request) -> Response:
+        serializer = AgentCreateInputSerializer(
+            data=request.data, context={"organization": caller(request).organization}
+        )
+        serializer.is_valid(raise_exception=True)
+        agent = services.agent_create(organization_id=org_id(request), params=serializer.to_params())
+        return Response(agent_output(agent), status=status.HTTP_201_CREATED)
+
+    def get(self, request: Request) -> Response:
+        params = ListParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        page, has_more = selectors.page(
+            selectors.agents_of(organization_id=org_id(request)),
+            cursor=params.validated_data.get("cursor"),
+            limit=params.validated_data["limit"],
+        )
+        return Response(
+            {
+                "agents": [agent_output(a, full=False) for a in page],
+                "hasMore": has_more,
+                "nextCursor": page[-1].id if has_more else None,
+            }
+        )
+
+
+class AgentDetailView(APIView):
+    def get(self, request: Request, agent_id: str) -> Response:
+        agent = selectors.agent_get(organization_id=org_id(request), agent_id=agent_id)
+        return Response(agent_output(agent))
+
+    def patch(self, request: Request, agent_id: str) -> Response:
+        agent = selectors.agent_get(organization_id=org_id(request), agent_id=agent_id)
+        serializer = AgentUpdateInputSerializer(
+            data=request.data, context={"organization": caller(request).organization}
+        )
+        serializer.is_valid(raise_exception=True)
+        changes = {k: serializer.validated_data[k] for k in serializer.validated_data}
+        agent = services.agent_update(agent=agent, changes=changes)
+        return Response(agent_output(agent))
+
+    def delete(self, request: Request, agent_id: str) -> Response:
+        agent = selectors.agent_get(organization_id=org_id(request), agent_id=agent_id)
+        services.agent_delete(agent=agent)
+        return Response({"ok": True})
+
+
+# -- runs ---------------------------------------------------------------------------------
+
+
+class RunListView(APIView):
+    @idempotent
+    def post(self, request: Request) -> Response:
+        client = caller(request)
+        serializer = RunCreateInputSerializer(
+            data=request.data, context={"organization": client.organization}
+        )
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        run = services.run_create(
+            api_key=client.api_key,
+            agent=data["agentId"],
+            prompt=data["prompt"],
+            guidance=data.get("guidance"),
+            model=data.get("model"),
+            object_ids=data.get("objectIds"),
+            callback_url=data.get("callbackUrl") or "",
+        )
+        body = {
+            "id": run.id,
+            "agentId": run.agent_id,
+            "status": run.status,
+            "objectIds": run.object_ids,
+            "createdAt": run.created_at,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def get(self, request: Request) -> Response:
+        params = RunListParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        runs = selectors.runs_of(organization_id=org_id(request))
+        if data.get("agentId"):
+            runs = runs.filter(agent_id=data["agentId"])
+        if data.get("status"):
+            runs = runs.filter(status=data["status"])
+        page, has_more = selectors.page(runs, cursor=data.get("cursor"), limit=data["limit"])
+        return Response(
+            {
+                "runs": [run_list_item(r) for r in page],
+                "hasMore": has_more,
+                "nextCursor": page[-1].id if has_more else None,
+            }
+        )
+
+
+class RunExecView(APIView):
+    def post(self, request: Request, run_id: str) -> Response:
+        run = selectors.run_get(organization_id=org_id(request), run_id=run_id)
+        try:
+            run = services.run_enqueue(run=run)
+        except services.RunNotQueued as exc:
+            raise ConflictError(
+                f"run {run.id} cannot be started: it is {exc} "
+                "(a run is executed once; create a new run to run again)"
+            ) from exc
+        return Response(
+            {
+                "id": run.id,
+                "status": "running",
+                "workflowId": run.workflow_id or None,
+                "message": f"Run queued on the worker. Poll /agent/v1/run/{run.id}/status.",
+            }
+        )
 
 
 class RunStatusView(APIView):
     def get(self, request: Request, run_id: str) -> Response:
-        run = selectors.run_get(organization_id=caller(request).organization.id, run_id=run_id)
+        run = selectors.run_get_fresh(organization_id=org_id(request), run_id=run_id)
         return Response(status_output(run))
 
 
 class RunDetailsView(APIView):
     def get(self, request: Request, run_id: str) -> Response:
-        run = selectors.run_get(organization_id=caller(request).organization.id, run_id=run_id)
+        run = selectors.run_get_fresh(organization_id=org_id(request), run_id=run_id)
         return Response(details_output(run))
+
+
+class RunCancelView(APIView):
+    def post(self, request: Request, run_id: str) -> Response:
+        run = selectors.run_get(organization_id=org_id(request), run_id=run_id)
+        if services.run_cancel(run=run):
+            return Response({"id": run.id, "status": RunStatus.CANCELLED})
+        return Response(
+            {"id": run.id, "status": run.status, "message": f"Run already {run.status}."}
+        )
+
+
+class RunWatchView(APIView):
+    def post(self, request: Request, run_id: str) -> Response:
+        run = selectors.run_get(organization_id=org_id(request), run_id=run_id)
+        serializer = RunWatchInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        url = serializer.validated_data["callbackUrl"]
+        if run.is_terminal:
+            raise ConflictError(f"run {run.id} has already ended ({run.status})")
+        services.run_watch(run=run, callback_url=url)
+        return Response({"ok": True, "callbackUrl": url})
+
+
+class IgnoreAcceptNegotiation(BaseContentNegotiation):
+    """The events endpoint answers SSE (or a JSON error) whatever the Accept header says."""
+
+    def select_parser(self, request, parsers):  # type: ignore[no-untyped-def]
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        return renderers[0], renderers[0].media_type
+
+
+class RunEventsView(APIView):
+    """GET /agent/v1/run/:id/events: Server-Sent Events, replaying after Last-Event-ID."""
+
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = IgnoreAcceptNegotiation
+
+    def get(self, request: Request, run_id: str) -> StreamingHttpResponse:
+        run = selectors.run_get_fresh(organization_id=org_id(request), run_id=run_id)
+        raw = request.headers.get("Last-Event-ID") or request.query_params.get("lastEventId") or "0"
+        if not raw.isdigit():
+            raise ApplicationError(
+                "lastEventId must be a non-negative integer", fields={"lastEventId": ["invalid"]}
+            )
+        stream = sse_stream(
+            run_id=run.id,
+            after=int(raw),
+            poll_s=settings.SSE_POLL_S,
+            keepalive_s=settings.SSE_KEEPALIVE_S,
+            max_s=settings.SSE_MAX_STREAM_S,
+        )
+        response = StreamingHttpResponse(stream, content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # let proxies pass events through at once
+        return response

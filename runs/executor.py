@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -23,6 +26,7 @@ from sandboxes.models import Sandbox
 from sandboxes.providers import ProtocolError, SandboxProcess, SandboxStats
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HEARTBEAT_S = 1.0  # also how often a cancel is noticed
 NO_STATS = SandboxStats(
@@ -73,6 +77,31 @@ class RunSession:
     model_error: str | None = None
     last_output: str | None = None
     started: float = field(default_factory=time.monotonic)
+    last_beat: float = field(default_factory=time.monotonic)
+
+    def beat_if_due(self) -> None:
+        """Records the heartbeat once a second; raises RunEnded when the run was cancelled or
+        reaped meanwhile, so the caller kills the sandbox."""
+        if time.monotonic() - self.last_beat < HEARTBEAT_S:
+            return
+        self.last_beat = time.monotonic()
+        if not services.run_heartbeat(run_id=self.run.id):
+            self.note("run is no longer running (cancelled); killing the sandbox")
+            raise RunEnded(RunStatus.CANCELLED)
+
+    def wait_beating(self, fn: Callable[[], T]) -> T:
+        """Runs a slow call (a model request: HTTP only, no database) in a thread while this
+        thread keeps the heartbeat and notices a cancel."""
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{self.run.id}")
+        try:
+            future = pool.submit(fn)
+            while True:
+                try:
+                    return future.result(timeout=HEARTBEAT_S)
+                except FutureTimeout:
+                    self.beat_if_due()
+        finally:
+            pool.shutdown(wait=False)  # a cancelled run does not wait for its model call
 
     # -- bookkeeping ------------------------------------------------------------------------
     def note(self, line: str) -> None:
@@ -94,7 +123,8 @@ class RunSession:
         )
         t0 = time.monotonic()
         try:
-            reply = router.provider_for(router.route(self.run.model)).complete(request)
+            provider = router.provider_for(router.route(self.run.model))
+            reply = self.wait_beating(lambda: provider.complete(request))
         except (ModelError, ModelNotRoutable) as exc:
             self.model_error = f"model error ({self.run.model}): {exc}"
             self.note(self.model_error)
@@ -192,13 +222,11 @@ class RunSession:
         }
 
     def serve(self, proc: SandboxProcess, sandbox: Sandbox) -> RunEnded:
-        last_beat = time.monotonic()
         while True:
-            if time.monotonic() - last_beat >= HEARTBEAT_S:
-                last_beat = time.monotonic()
-                if not services.run_heartbeat(run_id=self.run.id):
-                    self.note("run is no longer running (cancelled); killing the sandbox")
-                    return RunEnded(RunStatus.CANCELLED)
+            try:
+                self.beat_if_due()
+            except RunEnded as ended:
+                return ended
             try:
                 msg = proc.recv(timeout=min(HEARTBEAT_S, max(0.0, proc.deadline - time.monotonic())))
             except TimeoutError:
@@ -208,7 +236,10 @@ class RunSession:
                 return RunEnded(RunStatus.FAILED, f"timeout: the run exceeded RUN_TIMEOUT_S={timeout:g}s")
             if msg is None:
                 return RunEnded(RunStatus.FAILED, self.model_error or "sandbox exited unexpectedly")
-            ended = self.dispatch(proc, sandbox, msg)
+            try:
+                ended = self.dispatch(proc, sandbox, msg)
+            except RunEnded as cancelled:
+                return cancelled
             if ended is not None:
                 return ended
 

@@ -84,6 +84,8 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    event_seq = models.PositiveIntegerField(default=0)  # the last RunEvent sequence number
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
@@ -163,4 +165,86 @@ class UsageEntry(models.Model):
         indexes = [
             # The usage audit: rollups per organization / key / model over a date range.
             models.Index(fields=["created_at", "organization"], name="usage_audit_idx"),
+        ]
+
+
+class RunEvent(models.Model):
+    """Everything a watcher of a run sees, in order: status changes and steps."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    sequence = models.PositiveIntegerField()
+    type = models.CharField(max_length=32)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "sequence"], name="runevent_run_sequence_uniq"),
+        ]
+
+
+class Watcher(models.Model):
+    """A callback URL to notify when a run ends (from run create or POST /run/:id/watch)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="watchers")
+    callback_url = models.URLField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "callback_url"], name="watcher_run_url_uniq"),
+        ]
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up
+
+
+class CallbackDelivery(models.Model):
+    """The callback outbox: one row per (run end, watcher), retried until delivered or given up."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="deliveries")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    url = models.URLField(max_length=2000)
+    webhook_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=32)
+    payload = models.JSONField()
+    state = models.CharField(
+        max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The dispatcher: pending deliveries that are due.
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx"),
+        ]
+
+
+class IdempotencyRecord(models.Model):
+    """A POST made with an Idempotency-Key: its body hash and, once done, its response."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    path = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key", "path"], name="idempotency_org_key_path_uniq"
+            ),
         ]

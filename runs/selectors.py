@@ -3,10 +3,14 @@ organization; another organization's id is simply not found."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import TypeVar
 
-from agentexec.errors import NotFoundError
-from runs.models import Run, RunStep, UsageEntry
+from django.db.models import Model, Q, QuerySet
+
+from agentexec.errors import ApplicationError, NotFoundError
+from runs.models import Agent, Run, RunStep, UsageEntry
+
+M = TypeVar("M", bound=Model)
 
 
 def runs_of(*, organization_id: str) -> QuerySet[Run]:
@@ -26,3 +30,42 @@ def run_steps(*, run: Run) -> QuerySet[RunStep]:
 
 def run_usage_entries(*, run: Run) -> QuerySet[UsageEntry]:
     return run.usage_entries.order_by("created_at", "id")
+
+
+def run_get_fresh(*, organization_id: str, run_id: str) -> Run:
+    """A run for reading its state: a running run whose worker is gone is failed first, so no
+    reader ever sees it "running" forever between two reaper sweeps."""
+    from runs.services import run_reap_if_lost
+
+    run = run_get(organization_id=organization_id, run_id=run_id)
+    if run_reap_if_lost(run=run):
+        run.refresh_from_db()
+    return run
+
+
+def agents_of(*, organization_id: str) -> QuerySet[Agent]:
+    """The organization's live, persistent agents (ephemeral ones are never listed)."""
+    return Agent.objects.filter(organization_id=organization_id, is_ephemeral=False, deleted_at=None)
+
+
+def agent_get(*, organization_id: str, agent_id: str) -> Agent:
+    agent = agents_of(organization_id=organization_id).filter(id=agent_id).first()
+    if agent is None:
+        raise NotFoundError(f"Agent {agent_id} not found.")
+    return agent
+
+
+def page(queryset: QuerySet[M], *, cursor: str | None, limit: int) -> tuple[list[M], bool]:
+    """Cursor pagination, newest first: the cursor is the id of the previous page's last item
+    and the page holds the items older than it."""
+    ordered = queryset.order_by("-created_at", "-id")
+    if cursor:
+        anchor = queryset.filter(id=cursor).values("created_at", "id").first()
+        if anchor is None:
+            raise ApplicationError(f"cursor {cursor} is not an item of this list", fields={"cursor": ["unknown"]})
+        ordered = ordered.filter(
+            Q(created_at__lt=anchor["created_at"])
+            | Q(created_at=anchor["created_at"], id__lt=anchor["id"])
+        )
+    items = list(ordered[: limit + 1])
+    return items[:limit], len(items) > limit

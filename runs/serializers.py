@@ -12,8 +12,9 @@ from agentexec.llm import router
 from agentexec.llm.base import ModelNotRoutable
 from agentexec.tools import registry
 from runs import selectors
-from runs.models import Run, RunStep, UsageEntry
-from runs.services import RunParams
+from runs.callbacks import CallbackUrlError, check_callback_url
+from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry
+from runs.services import AgentParams, RunParams
 
 
 class StrictCharField(serializers.CharField):
@@ -74,6 +75,39 @@ def validate_tool_names(names: list[str] | None, *, must_be_available: bool) -> 
     return list(dict.fromkeys(names))
 
 
+def check_model(value: str) -> str:
+    try:
+        router.route(value)
+    except ModelNotRoutable as exc:
+        raise serializers.ValidationError(str(exc)) from exc
+    return value
+
+
+def check_prompt(value: str) -> str:
+    if not value.strip():
+        raise serializers.ValidationError("must not be empty")
+    if len(value) > settings.MAX_PROMPT_CHARS:
+        raise serializers.ValidationError(
+            f"is {len(value)} characters; the limit is MAX_PROMPT_CHARS={settings.MAX_PROMPT_CHARS}"
+        )
+    return value
+
+
+def scope_errors(
+    organization_id: str, vault_ids: list[str] | None, object_ids: list[str] | None
+) -> dict[str, list[str]]:
+    """Unknown or foreign vault/object ids, once the vaults app is installed."""
+    from django.apps import apps
+
+    if not apps.is_installed("vaults"):
+        return {}
+    from vaults.selectors import run_scope_errors
+
+    return run_scope_errors(
+        organization_id=organization_id, vault_ids=vault_ids, object_ids=object_ids
+    )
+
+
 class AgentConfigSerializer(serializers.Serializer):
     """The fields an agent and an execute share: model, tools, scope, sandbox."""
 
@@ -89,11 +123,7 @@ class AgentConfigSerializer(serializers.Serializer):
     sandbox = SandboxInputSerializer(required=False, allow_null=True)
 
     def validate_model(self, value: str) -> str:
-        try:
-            router.route(value)
-        except ModelNotRoutable as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-        return value
+        return check_model(value)
 
     def validate_enabledTools(self, value: list[str] | None) -> list[str] | None:  # noqa: N802
         return validate_tool_names(value, must_be_available=True)
@@ -105,23 +135,12 @@ class AgentConfigSerializer(serializers.Serializer):
         if attrs.get("enabledTools") is not None and attrs.get("disabledTools") is not None:
             message = "enabledTools and disabledTools are mutually exclusive: set one, not both"
             raise serializers.ValidationError({"enabledTools": [message], "disabledTools": [message]})
-        errors = self.scope_errors(attrs)
+        errors = scope_errors(
+            self.context["organization"].id, attrs.get("vaultIds"), attrs.get("objectIds")
+        )
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
-
-    def scope_errors(self, attrs: dict[str, Any]) -> dict[str, list[str]]:
-        from django.apps import apps
-
-        if not apps.is_installed("vaults"):
-            return {}
-        from vaults.selectors import run_scope_errors
-
-        return run_scope_errors(
-            organization_id=self.context["organization"].id,
-            vault_ids=attrs.get("vaultIds"),
-            object_ids=attrs.get("objectIds"),
-        )
 
 
 class ExecuteInputSerializer(AgentConfigSerializer):
@@ -131,13 +150,7 @@ class ExecuteInputSerializer(AgentConfigSerializer):
     agentRuntime = StrictBooleanField(required=False)
 
     def validate_prompt(self, value: str) -> str:
-        if not value.strip():
-            raise serializers.ValidationError("must not be empty")
-        if len(value) > settings.MAX_PROMPT_CHARS:
-            raise serializers.ValidationError(
-                f"is {len(value)} characters; the limit is MAX_PROMPT_CHARS={settings.MAX_PROMPT_CHARS}"
-            )
-        return value
+        return check_prompt(value)
 
     def to_params(self) -> RunParams:
         data = self.validated_data
@@ -265,3 +278,141 @@ def details_output(run: Run) -> dict[str, Any]:
             },
         },
     }
+
+
+# -- agents -----------------------------------------------------------------------------------
+
+
+class AgentCreateInputSerializer(AgentConfigSerializer):
+    name = StrictCharField(max_length=200)
+    instructions = StrictCharField(max_length=100_000)
+    description = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
+    vaultGroups = id_list()
+
+    def to_params(self) -> AgentParams:
+        data = self.validated_data
+        sandbox = data.get("sandbox") or {}
+        return AgentParams(
+            name=data["name"],
+            instructions=data["instructions"],
+            description=data.get("description") or "",
+            model=data.get("model"),
+            vault_ids=data.get("vaultIds"),
+            vault_groups=data.get("vaultGroups"),
+            enabled_tools=data.get("enabledTools"),
+            disabled_tools=data.get("disabledTools"),
+            sandbox_cpu=sandbox.get("cpu"),
+            sandbox_memory_mib=sandbox.get("memoryMiB"),
+        )
+
+
+class AgentUpdateInputSerializer(AgentCreateInputSerializer):
+    """PATCH: every field optional; only the fields given change."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["partial"] = True
+        super().__init__(*args, **kwargs)
+
+
+def agent_output(agent: Agent, *, full: bool = True) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": agent.id,
+        "name": agent.name,
+        "description": agent.description,
+        "model": agent.model,
+        "vaultIds": agent.vault_ids,
+        "isActive": agent.deleted_at is None,
+        "createdAt": agent.created_at,
+        "updatedAt": agent.updated_at,
+    }
+    if full:
+        sandbox = None
+        if agent.sandbox_cpu or agent.sandbox_memory_mib:
+            sandbox = {"cpu": agent.sandbox_cpu, "memoryMiB": agent.sandbox_memory_mib}
+        data.update(
+            instructions=agent.instructions,
+            enabledTools=agent.enabled_tools,
+            disabledTools=agent.disabled_tools,
+            vaultGroups=agent.vault_groups,
+            sandbox=sandbox,
+        )
+    return data
+
+
+# -- runs -------------------------------------------------------------------------------------
+
+
+def callback_url_field() -> StrictCharField:
+    return StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=2000)
+
+
+def validate_callback(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return check_callback_url(value)
+    except CallbackUrlError as exc:
+        raise serializers.ValidationError(str(exc)) from exc
+
+
+class RunCreateInputSerializer(serializers.Serializer):
+    agentId = StrictCharField(max_length=64)
+    prompt = StrictCharField(max_length=None, trim_whitespace=False)
+    guidance = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100_000)
+    model = StrictCharField(required=False, allow_null=True, max_length=200)
+    objectIds = id_list()
+    callbackUrl = callback_url_field()
+
+    def validate_prompt(self, value: str) -> str:
+        return check_prompt(value)
+
+    def validate_model(self, value: str | None) -> str | None:
+        return check_model(value) if value else None
+
+    def validate_callbackUrl(self, value: str | None) -> str:  # noqa: N802
+        return validate_callback(value)
+
+    def validate_agentId(self, value: str) -> Agent:  # noqa: N802
+        agent = Agent.objects.filter(
+            id=value, organization=self.context["organization"], deleted_at=None, is_ephemeral=False
+        ).first()
+        if agent is None:
+            raise serializers.ValidationError(f"agent {value} not found")
+        return agent
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        agent = attrs["agentId"]
+        scope = scope_errors(agent.organization_id, agent.vault_ids or None, attrs.get("objectIds"))
+        if scope:
+            raise serializers.ValidationError(scope)
+        return attrs
+
+
+class RunWatchInputSerializer(serializers.Serializer):
+    callbackUrl = StrictCharField(max_length=2000)
+
+    def validate_callbackUrl(self, value: str) -> str:  # noqa: N802
+        return validate_callback(value)
+
+
+def run_list_item(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "agentId": run.agent_id,
+        "status": run.status,
+        "model": run.model,
+        "prompt": run.prompt[:200],
+        "createdAt": run.created_at,
+        "startedAt": run.started_at,
+        "completedAt": run.completed_at,
+    }
+
+
+class ListParamsSerializer(serializers.Serializer):
+    cursor = StrictCharField(required=False, max_length=64)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=250, default=50)
+
+
+class RunListParamsSerializer(ListParamsSerializer):
+    agentId = StrictCharField(required=False, max_length=64)
+    status = serializers.ChoiceField(required=False, choices=RunStatus.choices)

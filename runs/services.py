@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from agentexec.llm import router
 from agentexec.llm.base import ModelReply
 from agentexec.tenancy.models import ApiKey
+from runs import callbacks
+from runs.events import event_append, status_event
 from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry, UsageKind
 
 DEFAULT_INSTRUCTIONS = (
@@ -56,7 +61,7 @@ def run_create_ephemeral(*, api_key: ApiKey, params: RunParams, status: str) -> 
         is_ephemeral=True,
     )
     now = timezone.now()
-    return Run.objects.create(
+    run = Run.objects.create(
         organization_id=api_key.organization_id,
         agent=agent,
         api_key=api_key,
@@ -74,6 +79,8 @@ def run_create_ephemeral(*, api_key: ApiKey, params: RunParams, status: str) -> 
         started_at=now if status == RunStatus.RUNNING else None,
         heartbeat_at=now if status == RunStatus.RUNNING else None,
     )
+    status_event(run, status)
+    return run
 
 
 def execute(*, api_key: ApiKey, params: RunParams) -> Run:
@@ -107,17 +114,22 @@ def step_record(
     is_error: bool = False,
     duration_ms: int | None = None,
 ) -> RunStep:
-    return RunStep.objects.create(
-        run=run,
-        sequence=sequence,
-        type=type,
-        content=content,
-        tool_name=tool_name,
-        tool_input=tool_input,
-        tool_output=tool_output,
-        is_error=is_error,
-        duration_ms=duration_ms,
-    )
+    from runs.serializers import step_output
+
+    with transaction.atomic():
+        step = RunStep.objects.create(
+            run=run,
+            sequence=sequence,
+            type=type,
+            content=content,
+            tool_name=tool_name,
+            tool_input=tool_input,
+            tool_output=tool_output,
+            is_error=is_error,
+            duration_ms=duration_ms,
+        )
+        event_append(run_id=run.id, type="run.step", data={"runId": run.id, **step_output(step)})
+    return step
 
 
 def usage_record_llm(*, run: Run, reply: ModelReply, duration_ms: int) -> UsageEntry:
@@ -227,6 +239,9 @@ def run_finish(
         if not won:
             Run.objects.filter(id=run.id).update(**common)
         agent_release(agent_id=run.agent_id)
+        if won:
+            run.refresh_from_db()
+            run_ended(run=run)
     return bool(won)
 
 
@@ -258,7 +273,274 @@ def run_cancel(*, run: Run) -> bool:
         cancelled = Run.objects.filter(
             id=run.id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
         ).update(status=RunStatus.CANCELLED, completed_at=now, error="cancelled by request")
+        run.refresh_from_db()
         if cancelled:
             agent_release(agent_id=run.agent_id)
-    run.refresh_from_db()
+            run_ended(run=run)
+    if cancelled:
+        _kill_local_sandbox(run)
     return bool(cancelled)
+
+
+def _kill_local_sandbox(run: Run) -> None:
+    """Kills a cancelled run's sandbox at once when it runs on this host; on another host its
+    executor notices the cancel within a heartbeat and kills it there."""
+    from sandboxes.models import Sandbox, SandboxState
+    from sandboxes.providers import kill_process_group
+
+    hostname = socket.gethostname()
+    for pid in Sandbox.objects.filter(
+        run=run, hostname=hostname, state__in=[SandboxState.BOOTING, SandboxState.RUNNING]
+    ).values_list("pid", flat=True):
+        if pid:
+            kill_process_group(pid)
+
+
+def run_ended(*, run: Run) -> None:
+    """What follows every end of a run, inside the transaction that ended it: the terminal
+    event, and the callback outbox rows (sent once the transaction commits)."""
+    status_event(run, run.status, error=run.error)
+    if callbacks.deliveries_create(run=run):
+        transaction.on_commit(_enqueue_deliveries)
+
+
+def _enqueue_deliveries() -> None:
+    async_task("runs.tasks.deliver_callbacks", q_options={"task_name": "deliver_callbacks"})
+
+
+# -- persistent agents --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentParams:
+    name: str
+    instructions: str
+    description: str = ""
+    model: str | None = None
+    vault_ids: list[str] | None = None
+    vault_groups: list[str] | None = None
+    enabled_tools: list[str] | None = None
+    disabled_tools: list[str] | None = None
+    sandbox_cpu: int | None = None
+    sandbox_memory_mib: int | None = None
+
+
+def agent_create(*, organization_id: str, params: AgentParams) -> Agent:
+    return Agent.objects.create(
+        organization_id=organization_id,
+        name=params.name,
+        description=params.description,
+        instructions=params.instructions,
+        model=params.model or router.default_model(),
+        vault_ids=params.vault_ids or [],
+        vault_groups=params.vault_groups or [],
+        enabled_tools=params.enabled_tools,
+        disabled_tools=params.disabled_tools,
+        sandbox_cpu=params.sandbox_cpu,
+        sandbox_memory_mib=params.sandbox_memory_mib,
+    )
+
+
+AGENT_UPDATABLE = {
+    "name": "name",
+    "description": "description",
+    "instructions": "instructions",
+    "model": "model",
+    "vaultIds": "vault_ids",
+    "vaultGroups": "vault_groups",
+    "enabledTools": "enabled_tools",
+    "disabledTools": "disabled_tools",
+}
+
+
+@transaction.atomic
+def agent_update(*, agent: Agent, changes: dict[str, Any]) -> Agent:
+    """PATCH semantics: only the fields given change; null clears the nullable ones."""
+    fields = []
+    for wire, attr in AGENT_UPDATABLE.items():
+        if wire in changes:
+            value = changes[wire]
+            if attr in ("vault_ids", "vault_groups"):
+                value = value or []
+            elif attr == "description":
+                value = value or ""
+            setattr(agent, attr, value)
+            fields.append(attr)
+    if "enabledTools" in changes and changes["enabledTools"] is not None:
+        agent.disabled_tools = None  # the lists are exclusive: setting one clears the other
+        fields.append("disabled_tools")
+    if "disabledTools" in changes and changes["disabledTools"] is not None:
+        agent.enabled_tools = None
+        fields.append("enabled_tools")
+    if "sandbox" in changes:
+        sandbox = changes["sandbox"] or {}
+        agent.sandbox_cpu = sandbox.get("cpu")
+        agent.sandbox_memory_mib = sandbox.get("memoryMiB")
+        fields += ["sandbox_cpu", "sandbox_memory_mib"]
+    agent.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+    return agent
+
+
+def agent_delete(*, agent: Agent) -> None:
+    """A soft delete: the agent disappears from the API, its runs keep it."""
+    Agent.objects.filter(id=agent.id, deleted_at=None).update(deleted_at=timezone.now())
+
+
+# -- queued runs ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def run_create(
+    *,
+    api_key: ApiKey,
+    agent: Agent,
+    prompt: str,
+    guidance: str | None = None,
+    model: str | None = None,
+    object_ids: list[str] | None = None,
+    callback_url: str = "",
+) -> Run:
+    """POST /agent/v1/run: a queued run of a persistent agent, with the agent's settings."""
+    run = Run.objects.create(
+        organization_id=agent.organization_id,
+        agent=agent,
+        api_key=api_key,
+        status=RunStatus.QUEUED,
+        prompt=prompt,
+        instructions=agent.instructions or DEFAULT_INSTRUCTIONS,
+        guidance=guidance,
+        model=model or agent.model,
+        vault_ids=agent.vault_ids,
+        object_ids=object_ids or [],
+        enabled_tools=agent.enabled_tools,
+        disabled_tools=agent.disabled_tools,
+        sandbox_cpu=agent.sandbox_cpu or settings.SANDBOX_CPU_DEFAULT,
+        sandbox_memory_mib=agent.sandbox_memory_mib or settings.SANDBOX_MEMORY_MIB_DEFAULT,
+        callback_url=callback_url,
+    )
+    status_event(run, RunStatus.QUEUED)
+    return run
+
+
+class RunNotQueued(Exception):
+    pass
+
+
+def run_enqueue(*, run: Run) -> Run:
+    """Hands a queued run to the worker. Only once: a run already handed over (or ended) raises
+    RunNotQueued."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Run.objects.filter(
+            id=run.id, status=RunStatus.QUEUED, enqueued_at=None
+        ).update(enqueued_at=now)
+        if not claimed:
+            run.refresh_from_db()
+            raise RunNotQueued(run.status)
+        transaction.on_commit(lambda: _enqueue_execution(run.id))
+    run.refresh_from_db()
+    return run
+
+
+def _enqueue_execution(run_id: str) -> None:
+    task_id = async_task(
+        "runs.tasks.execute_run", run_id, q_options={"task_name": f"run:{run_id}"}
+    )
+    Run.objects.filter(id=run_id, workflow_id="").update(workflow_id=str(task_id))
+
+
+def run_claim(*, run_id: str) -> Run | None:
+    """The worker takes a queued run: queued → running, exactly once."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Run.objects.filter(id=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
+        )
+        if not claimed:
+            return None
+        run = Run.objects.get(id=run_id)
+        status_event(run, RunStatus.RUNNING)
+    return run
+
+
+def run_watch(*, run: Run, callback_url: str) -> None:
+    from runs.models import Watcher
+
+    Watcher.objects.get_or_create(run=run, callback_url=callback_url)
+
+
+# -- the reaper ----------------------------------------------------------------------------
+
+
+def run_fail(*, run: Run, error: str, expected_status: str) -> bool:
+    """Fails a run that nobody is executing any more (compare-and-set on its status)."""
+    now = timezone.now()
+    with transaction.atomic():
+        won = Run.objects.filter(id=run.id, status=expected_status).update(
+            status=RunStatus.FAILED,
+            error=error,
+            completed_at=now,
+            runtime_state="error" if run.runtime_id else run.runtime_state,
+        )
+        if won:
+            run.refresh_from_db()
+            agent_release(agent_id=run.agent_id)
+            _sandboxes_lost(run)
+            run_ended(run=run)
+    return bool(won)
+
+
+def _sandboxes_lost(run: Run) -> None:
+    from sandboxes.models import Sandbox, SandboxState
+
+    Sandbox.objects.filter(run=run, state__in=[SandboxState.BOOTING, SandboxState.RUNNING]).update(
+        state=SandboxState.ERROR, ended_at=timezone.now()
+    )
+
+
+def run_reap_if_lost(*, run: Run) -> bool:
+    """Fails a running run whose heartbeat stopped (its worker is gone)."""
+    window = settings.RUN_HEARTBEAT_TIMEOUT_S
+    if run.status != RunStatus.RUNNING or run.heartbeat_at is None:
+        return False
+    if (timezone.now() - run.heartbeat_at).total_seconds() <= window:
+        return False
+    error = f"worker lost: no heartbeat for more than {window:g}s"
+    return run_fail(run=run, error=error, expected_status=RunStatus.RUNNING)
+
+
+def runs_reap() -> int:
+    """The scheduled reaper: runs whose worker is gone, and handed-over runs whose task vanished."""
+    from django_q.models import Task
+
+    now = timezone.now()
+    reaped = 0
+    stale = now - timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT_S)
+    for run in Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale):
+        reaped += run_reap_if_lost(run=run)
+    queued = Run.objects.filter(status=RunStatus.QUEUED, enqueued_at__isnull=False)
+    finished_tasks = set(
+        Task.objects.filter(id__in=queued.exclude(workflow_id="").values("workflow_id")).values_list(
+            "id", flat=True
+        )
+    )
+    too_old = now - timedelta(seconds=settings.RUN_QUEUE_TIMEOUT_S)
+    for run in queued:
+        if run.workflow_id in finished_tasks:
+            reaped += run_fail(
+                run=run, error="task lost: its worker task ended without starting the run",
+                expected_status=RunStatus.QUEUED,
+            )
+        elif run.enqueued_at and run.enqueued_at < too_old:
+            reaped += run_fail(
+                run=run,
+                error=f"task lost: not started within RUN_QUEUE_TIMEOUT_S={settings.RUN_QUEUE_TIMEOUT_S:g}s",
+                expected_status=RunStatus.QUEUED,
+            )
+    return reaped
+
+
+def execute_legacy(*, api_key: ApiKey, params: RunParams) -> Run:
+    """execute with agentRuntime: the ephemeral agent and run, queued on the worker."""
+    run = run_create_ephemeral(api_key=api_key, params=params, status=RunStatus.QUEUED)
+    return run_enqueue(run=run)

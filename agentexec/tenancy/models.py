@@ -1,11 +1,20 @@
+import base64
+import secrets
+
 from django.db import models
 
 from agentexec import ids
 
 
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 class Organization(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=ids.org_id, editable=False)
     name = models.CharField(max_length=200, unique=True)
+    # Signs run callbacks (Standard Webhooks): "whsec_" + base64 of 32 random bytes.
+    webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -35,7 +35,10 @@ DEMO_GUIDANCE = "Focus on term, confidentiality, indemnity, liability and non-so
 
 
 class Command(BaseCommand):
-    help = "Set up a demo organization and serve, performing one execute over HTTP."
+    help = (
+        "Set up a demo organization, serve the API and UI with one worker beside it, and "
+        "perform one execute over HTTP."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -98,7 +101,11 @@ class Command(BaseCommand):
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         server = [sys.executable, manage, "runserver", f"{host}:{port}", "--noreload", "--insecure"]
-        return [subprocess.Popen(server, env=env, start_new_session=True)]
+        worker = [sys.executable, manage, "qcluster"]
+        return [
+            subprocess.Popen(server, env=env, start_new_session=True),
+            subprocess.Popen(worker, env=env, start_new_session=True),
+        ]
 
     def wait_for(self, host: str, port: int, processes: list[subprocess.Popen[bytes]]) -> None:
         deadline = time.monotonic() + 30

@@ -1,0 +1,68 @@
+"""Run events: every status change and step, numbered per run, replayable as Server-Sent Events."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import close_old_connections, transaction
+from django.db.models import F
+
+from runs.models import Run, RunEvent
+
+TERMINAL_EVENTS = frozenset({"run.completed", "run.failed", "run.cancelled"})
+
+
+def event_append(*, run_id: str, type: str, data: dict[str, Any]) -> RunEvent:
+    """Appends an event with the run's next sequence number. The row lock taken by the counter
+    update orders concurrent writers (the executor, a cancel, the reaper)."""
+    with transaction.atomic():
+        Run.objects.filter(id=run_id).update(event_seq=F("event_seq") + 1)
+        sequence = Run.objects.filter(id=run_id).values_list("event_seq", flat=True).get()
+        payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+        return RunEvent.objects.create(run_id=run_id, sequence=sequence, type=type, data=payload)
+
+
+def status_event(run: Run, status: str, **extra: Any) -> RunEvent:
+    data = {"runId": run.id, "status": status, **extra}
+    return event_append(run_id=run.id, type=f"run.{status}", data=data)
+
+
+def sse_format(event: RunEvent) -> str:
+    data = json.dumps(
+        {"sequence": event.sequence, "type": event.type, "timestamp": event.created_at, **event.data},
+        cls=DjangoJSONEncoder,
+    )
+    return f"id: {event.sequence}\nevent: {event.type}\ndata: {data}\n\n"
+
+
+def sse_stream(
+    *, run_id: str, after: int, poll_s: float, keepalive_s: float, max_s: float
+) -> Iterator[str]:
+    """Replays events after `after`, then follows new ones until the terminal event. A stream
+    lives at most `max_s` (the client reconnects with Last-Event-ID), so an idle watcher never
+    holds a server thread forever."""
+    started = last_sent = time.monotonic()
+    yield f"retry: {int(poll_s * 1000) * 2}\n\n"
+    while True:
+        events = list(
+            RunEvent.objects.filter(run_id=run_id, sequence__gt=after).order_by("sequence")[:500]
+        )
+        for event in events:
+            yield sse_format(event)
+            after = event.sequence
+            if event.type in TERMINAL_EVENTS:
+                return
+        now = time.monotonic()
+        if events:
+            last_sent = now
+        elif now - last_sent >= keepalive_s:
+            yield ": keep-alive\n\n"
+            last_sent = now
+        if now - started >= max_s:
+            return
+        close_old_connections()
+        time.sleep(poll_s)
