@@ -21,3 +21,10 @@ Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 # Serve static files from the app folders: tests never run collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# A file, not memory, for the SQLite test database: the end-to-end tests run a real qcluster
+# process against the same database as the live test server.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.mkdtemp(prefix="agentexec-test-db-")) / "test.sqlite3")
+    }

@@ -1,0 +1,207 @@
+"""The run lifecycle with a real `manage.py qcluster` process (ORM broker) and the live test
+server sharing one database, driven through the official casedev SDK."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import casedev
+import httpx
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django_q.conf import Conf
+from standardwebhooks.webhooks import Webhook
+
+from runs.models import Run, RunStep
+from sandboxes.models import Sandbox
+from tests.runs.test_callbacks import Receiver
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class Cluster:
+    def __init__(self, **env: str) -> None:
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "agentexec.settings",
+            "DATABASE_URL": database_url(),
+            "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
+            "ALLOW_SCRIPTED_MODEL": "1",
+            "ALLOW_INSECURE_CALLBACKS": "1",
+            "CALLBACK_BACKOFF_BASE_S": "0.2",
+            "Q_WORKERS": "1",
+            **env,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "Cluster":
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+            env=self.env, cwd=ROOT, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+@pytest.fixture
+def worker_mode(monkeypatch, settings):
+    """This process enqueues onto the database broker instead of running tasks inline."""
+    monkeypatch.setattr(Conf, "SYNC", False)
+    settings.ALLOW_INSECURE_CALLBACKS = True
+
+
+@pytest.fixture
+def cluster(transactional_db, worker_mode):
+    started: list[Cluster] = []
+
+    def make(**env: str) -> Cluster:
+        started.append(Cluster(**env).start())
+        return started[-1]
+
+    yield make
+    for c in started:
+        c.kill(signal.SIGTERM)
+
+
+@pytest.fixture
+def sdk(live_server, alice):
+    return casedev.Casedev(api_key=alice.raw_key, base_url=live_server.url, max_retries=0)
+
+
+def wait_for(predicate, timeout=30.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out waiting")
+
+
+def script(*commands: str, final: str = "done") -> str:
+    steps = [{"tool": "shell.exec", "input": {"command": c}} for c in commands]
+    return json.dumps({"steps": steps, "final": final})
+
+
+def processes_with(needle: str) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if needle.encode() in f.read().replace(b"\0", b" "):
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def test_the_whole_lifecycle_through_the_sdk(cluster, sdk, alice, live_server):
+    cluster()
+    hook = Receiver([])
+    try:
+        agent = sdk.agent.v1.agents.create(
+            name="Reviewer", instructions="Review.", model="local/scripted",
+            enabled_tools=["shell.exec"],
+        )  # fmt: skip
+        assert sdk.agent.v1.agents.retrieve(agent.id).name == "Reviewer"
+        sdk.agent.v1.agents.update(agent.id, description="updated")
+        assert any(a.id == agent.id for a in sdk.agent.v1.agents.list().agents)
+
+        run = sdk.agent.v1.run.create(agent_id=agent.id, prompt=script("echo lifecycle"))
+        assert run.status == "queued"
+        assert sdk.agent.v1.run.watch(run.id, callback_url=hook.url).ok
+        started = sdk.agent.v1.run.exec(run.id)
+        assert started.status == "running" and started.workflow_id
+        wait_for(lambda: sdk.agent.v1.run.get_status(run.id).status == "completed")
+        details = sdk.agent.v1.run.get_details(run.id)
+        assert [s.type for s in details.steps] == ["tool_call", "tool_result", "output"]
+        assert "lifecycle" in details.result.output
+        assert details.usage.tool_calls == 1 and len(details.usage.entries) == 2
+
+        headers, body = wait_for(lambda: hook.requests and hook.requests[0])
+        assert Webhook(alice.organization.webhook_secret).verify(body, headers)["type"] == "run.completed"
+
+        legacy = httpx.post(
+            f"{live_server.url}/agent/v1/execute",
+            json={"prompt": "legacy", "model": "local/echo", "agentRuntime": True},
+            headers={"Authorization": f"Bearer {alice.raw_key}"},
+        ).json()
+        assert legacy["status"] == "running"
+        wait_for(lambda: sdk.agent.v1.run.get_status(legacy["runId"]).status == "completed")
+        assert sdk.agent.v1.run.get_details(legacy["runId"]).result.output == "legacy"
+
+        page = sdk.agent.v1.run.list(limit=1)
+        assert page.has_more and page.runs[0].id == legacy["runId"]
+        rest = sdk.agent.v1.run.list(limit=1, cursor=page.next_cursor)
+        assert rest.runs[0].id == run.id and not rest.has_more
+        assert sdk.agent.v1.run.cancel(run.id).status == "completed"
+        assert sdk.agent.v1.agents.delete(agent.id).ok
+    finally:
+        hook.close()
+
+
+def test_cancel_stops_a_running_run_within_two_seconds(cluster, sdk, alice):
+    cluster()
+    hook = Receiver([])
+    marker = f"{60 + uuid.uuid4().int % 100}.{uuid.uuid4().int % 997}"
+    try:
+        agent = sdk.agent.v1.agents.create(name="Sleeper", instructions="x", model="local/scripted")
+        run = sdk.agent.v1.run.create(agent_id=agent.id, prompt=script(f"sleep {marker}"), callback_url=hook.url)
+        sdk.agent.v1.run.exec(run.id)
+        wait_for(lambda: processes_with(f"sleep {marker}"))
+        t0 = time.monotonic()
+        assert sdk.agent.v1.run.cancel(run.id).status == "cancelled"
+        wait_for(lambda: not processes_with(f"sleep {marker}"), timeout=2.0, interval=0.02)
+        assert sdk.agent.v1.run.get_status(run.id).status == "cancelled"
+        assert time.monotonic() - t0 < 2.0
+        wait_for(lambda: hook.requests)
+        time.sleep(1.5)  # the executor has finished its bookkeeping by now
+        assert [json.loads(b)["type"] for _, b in hook.requests] == ["run.cancelled"]
+        assert Run.objects.get(id=run.id).status == "cancelled"
+    finally:
+        hook.close()
+
+
+def test_a_killed_worker_fails_its_run_and_it_never_runs_twice(cluster, sdk, settings):
+    settings.RUN_HEARTBEAT_TIMEOUT_S = 3
+    first = cluster()
+    marker = f"{70 + uuid.uuid4().int % 100}.{uuid.uuid4().int % 991}"
+    agent = sdk.agent.v1.agents.create(name="Victim", instructions="x", model="local/scripted")
+    run = sdk.agent.v1.run.create(agent_id=agent.id, prompt=script(f"sleep {marker}"))
+    sdk.agent.v1.run.exec(run.id)
+    wait_for(lambda: processes_with(f"sleep {marker}"))
+    first.kill(signal.SIGKILL)
+    wait_for(lambda: not processes_with(f"sleep {marker}"), timeout=5)
+    cluster()
+    status = wait_for(
+        lambda: (s := sdk.agent.v1.run.get_status(run.id)).status != "running" and s, timeout=15
+    )
+    assert status.status == "failed"
+    assert Run.objects.get(id=run.id).error.startswith("worker lost")
+    time.sleep(3)  # give the new worker every chance to (wrongly) run it again
+    assert Sandbox.objects.filter(run_id=run.id).count() == 1
+    assert RunStep.objects.filter(run_id=run.id, type="tool_call").count() == 1
