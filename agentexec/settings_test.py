@@ -9,7 +9,10 @@ from agentexec.settings import Q_CLUSTER, STORAGES
 ALLOW_SCRIPTED_MODEL = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="agentexec-test-media-"))
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 DEFAULT_MODEL = ""
 ANTHROPIC_API_KEY = ""
 OPENAI_API_KEY = ""

@@ -42,7 +42,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(workdir: Path, workers: int, threads: int) -> tuple[subprocess.Popen[bytes], str, str]:
+def start_server(
+    workdir: Path, workers: int, threads: int
+) -> tuple[subprocess.Popen[bytes], str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
@@ -53,14 +55,30 @@ def start_server(workdir: Path, workers: int, threads: int) -> tuple[subprocess.
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], check=True, env=env, cwd=ROOT)
     out = subprocess.run(
-        [*manage, "createapikey", "--org", "bench"], check=True, env=env, cwd=ROOT,
-        capture_output=True, text=True,
+        [*manage, "createapikey", "--org", "bench"],
+        check=True,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     ).stdout
     key = out.strip().splitlines()[-1]
     port = free_port()
     cmd = [
-        sys.executable, "-m", "gunicorn", "agentexec.wsgi", "-b", f"127.0.0.1:{port}",
-        "-w", str(workers), "-k", "gthread", "--threads", str(threads), "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "agentexec.wsgi",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        str(workers),
+        "-k",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
     ]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     deadline = time.monotonic() + 30
@@ -77,7 +95,9 @@ def start_server(workdir: Path, workers: int, threads: int) -> tuple[subprocess.
 def one_execute(client: httpx.Client, url: str) -> tuple[float, dict | None]:
     t0 = time.perf_counter()
     try:
-        response = client.post(f"{url}/agent/v1/execute", json={"prompt": "ping", "model": "local/echo"})
+        response = client.post(
+            f"{url}/agent/v1/execute", json={"prompt": "ping", "model": "local/echo"}
+        )
         body = response.json() if response.status_code == 200 else None
         if body is not None and body.get("status") != "completed":
             body = None
@@ -135,7 +155,9 @@ def boot_times(runtime_ids: list[str]) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url")
     parser.add_argument("--key")
     parser.add_argument("--sequential", type=int, default=200)
@@ -160,15 +182,25 @@ def main() -> None:
             server.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"sequential: {len(seq)} executes, {seq_failures} failed")
-    print(f"  latency ms  p50 {percentile(seq, 50):.1f}  p90 {percentile(seq, 90):.1f}  p99 {percentile(seq, 99):.1f}")
+    print(
+        f"  latency ms  p50 {percentile(seq, 50):.1f}  p90 {percentile(seq, 90):.1f}  p99 {percentile(seq, 99):.1f}"
+    )
     print(f"  executes/s  {len(seq) / (sum(seq) / 1000):.1f}")
-    print(f"concurrent: {args.clients} clients for {elapsed:.1f} s: {len(conc)} executes, {conc_failures} failed")
-    print(f"  latency ms  p50 {percentile(conc, 50):.1f}  p90 {percentile(conc, 90):.1f}  p99 {percentile(conc, 99):.1f}")
+    print(
+        f"concurrent: {args.clients} clients for {elapsed:.1f} s: {len(conc)} executes, {conc_failures} failed"
+    )
+    print(
+        f"  latency ms  p50 {percentile(conc, 50):.1f}  p90 {percentile(conc, 90):.1f}  p99 {percentile(conc, 99):.1f}"
+    )
     print(f"  executes/s  {len(conc) / elapsed:.1f}")
     if boots:
-        print(f"sandbox boot ms  p50 {statistics.median(boots):.1f}  p90 {percentile([float(b) for b in boots], 90):.1f}  (n={len(boots)})")
+        print(
+            f"sandbox boot ms  p50 {statistics.median(boots):.1f}  p90 {percentile([float(b) for b in boots], 90):.1f}  (n={len(boots)})"
+        )
 
 
 if __name__ == "__main__":

@@ -76,7 +76,9 @@ class AgentListView(APIView):
             data=request.data, context={"organization": caller(request).organization}
         )
         serializer.is_valid(raise_exception=True)
-        agent = services.agent_create(organization_id=org_id(request), params=serializer.to_params())
+        agent = services.agent_create(
+            organization_id=org_id(request), params=serializer.to_params()
+        )
         return Response(agent_output(agent), status=status.HTTP_201_CREATED)
 
     def get(self, request: Request) -> Response:

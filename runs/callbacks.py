@@ -146,7 +146,9 @@ def run_summary(run: Run) -> dict[str, Any]:
 
 def deliveries_create(*, run: Run) -> list[CallbackDelivery]:
     """Outbox rows for a run that just ended: one per watcher URL (and the run's callbackUrl)."""
-    urls = list(dict.fromkeys([run.callback_url, *run.watchers.values_list("callback_url", flat=True)]))
+    urls = list(
+        dict.fromkeys([run.callback_url, *run.watchers.values_list("callback_url", flat=True)])
+    )
     event_type = f"run.{run.status}"
     now = timezone.now()
     payload = json.loads(
@@ -200,7 +202,10 @@ def attempt_delivery(delivery: CallbackDelivery) -> None:
     if code is not None and 200 <= code < 300:
         delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
     elif code == 410:
-        delivery.state, delivery.last_error = DeliveryState.FAILED, "410 Gone: receiver unsubscribed"
+        delivery.state, delivery.last_error = (
+            DeliveryState.FAILED,
+            "410 Gone: receiver unsubscribed",
+        )
     elif code is not None and code not in (429,) and code < 500:
         delivery.state = DeliveryState.FAILED
         delivery.last_error = f"HTTP {code}: not retried"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.db.models import F
 
 from runs.models import Run, RunEvent
@@ -33,7 +33,12 @@ def status_event(run: Run, status: str, **extra: Any) -> RunEvent:
 
 def sse_format(event: RunEvent) -> str:
     data = json.dumps(
-        {"sequence": event.sequence, "type": event.type, "timestamp": event.created_at, **event.data},
+        {
+            "sequence": event.sequence,
+            "type": event.type,
+            "timestamp": event.created_at,
+            **event.data,
+        },
         cls=DjangoJSONEncoder,
     )
     return f"id: {event.sequence}\nevent: {event.type}\ndata: {data}\n\n"
@@ -64,5 +69,4 @@ def sse_stream(
             last_sent = now
         if now - started >= max_s:
             return
-        close_old_connections()
         time.sleep(poll_s)

@@ -76,6 +76,7 @@ class RunSession:
     pending_local: dict[int, tuple[str, float]] = field(default_factory=dict)
     model_error: str | None = None
     last_output: str | None = None
+    oom_suspected: bool = False  # the runtime saw a tool killed by the memory limit
     started: float = field(default_factory=time.monotonic)
     last_beat: float = field(default_factory=time.monotonic)
 
@@ -151,7 +152,9 @@ class RunSession:
         tool = self.tools.get(name)
         if tool is None:
             allowed = ", ".join(sorted(self.tools)) or "none"
-            result = ToolResult(f"tool {name!r} is not enabled for this run (enabled: {allowed})", True)
+            result = ToolResult(
+                f"tool {name!r} is not enabled for this run (enabled: {allowed})", True
+            )
         elif not isinstance(tool_input, dict):
             result = ToolResult(f"tool {name!r}: input must be a JSON object", True)
         elif tool.location == "sandbox":
@@ -168,7 +171,12 @@ class RunSession:
             duration_ms=result.metadata.pop("_durationMs", None),
         )
         proc.send(
-            {"type": "tool_result", "id": msg["id"], "content": result.text(), "is_error": result.is_error}
+            {
+                "type": "tool_result",
+                "id": msg["id"],
+                "content": result.text(),
+                "is_error": result.is_error,
+            }
         )
 
     def call_host_tool(self, tool: Tool, tool_input: dict[str, Any]) -> ToolResult:
@@ -180,7 +188,9 @@ class RunSession:
             result = ToolResult(str(exc), is_error=True, status_code=400)
         except Exception:
             log.exception("host tool %s failed in run %s", tool.name, self.run.id)
-            result = ToolResult(f"tool {tool.name!r} failed with an internal error", True, status_code=500)
+            result = ToolResult(
+                f"tool {tool.name!r} failed with an internal error", True, status_code=500
+            )
         duration_ms = int((time.monotonic() - t0) * 1000)
         created = result.metadata.get("createdObjectIds") or []
         self.created_object_ids.extend(str(i) for i in created)
@@ -199,6 +209,8 @@ class RunSession:
     def on_tool_done(self, msg: dict[str, Any]) -> None:
         name, t0 = self.pending_local.pop(msg.get("id"), ("unknown", time.monotonic()))  # type: ignore[arg-type]
         content = msg.get("content", "")
+        if msg.get("suspectedOom"):
+            self.oom_suspected = True
         self.step(
             StepType.TOOL_RESULT,
             tool_name=name,
@@ -222,28 +234,32 @@ class RunSession:
         }
 
     def serve(self, proc: SandboxProcess, sandbox: Sandbox) -> RunEnded:
-        while True:
-            try:
+        """Serves the runtime until the run ends (RunEnded says how)."""
+        try:
+            while True:
                 self.beat_if_due()
-            except RunEnded as ended:
-                return ended
-            try:
-                msg = proc.recv(timeout=min(HEARTBEAT_S, max(0.0, proc.deadline - time.monotonic())))
-            except TimeoutError:
-                if time.monotonic() < proc.deadline:
-                    continue
-                timeout = settings.RUN_TIMEOUT_S
-                return RunEnded(RunStatus.FAILED, f"timeout: the run exceeded RUN_TIMEOUT_S={timeout:g}s")
-            if msg is None:
-                return RunEnded(RunStatus.FAILED, self.model_error or "sandbox exited unexpectedly")
-            try:
-                ended = self.dispatch(proc, sandbox, msg)
-            except RunEnded as cancelled:
-                return cancelled
-            if ended is not None:
-                return ended
+                msg = self.next_message(proc)
+                if msg is not None:
+                    self.dispatch(proc, sandbox, msg)
+        except RunEnded as ended:
+            return ended
 
-    def dispatch(self, proc: SandboxProcess, sandbox: Sandbox, msg: dict[str, Any]) -> RunEnded | None:
+    def next_message(self, proc: SandboxProcess) -> dict[str, Any] | None:
+        """The runtime's next line, or None after a heartbeat's wait."""
+        try:
+            msg = proc.recv(timeout=min(HEARTBEAT_S, max(0.0, proc.deadline - time.monotonic())))
+        except TimeoutError:
+            if time.monotonic() < proc.deadline:
+                return None
+            timeout = settings.RUN_TIMEOUT_S
+            raise RunEnded(
+                RunStatus.FAILED, f"timeout: the run exceeded RUN_TIMEOUT_S={timeout:g}s"
+            ) from None
+        if msg is None:
+            raise RunEnded(RunStatus.FAILED, self.model_error or "sandbox exited unexpectedly")
+        return msg
+
+    def dispatch(self, proc: SandboxProcess, sandbox: Sandbox, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
         if kind == "ready":
             boot_ms = int((time.monotonic() - self.started) * 1000)
@@ -260,12 +276,13 @@ class RunSession:
             output = str(msg.get("output", ""))
             if output != self.last_output:  # the model's final text is already a step
                 self.step(StepType.OUTPUT, content=output)
-            return RunEnded(RunStatus.COMPLETED, output=output)
+            raise RunEnded(RunStatus.COMPLETED, output=output)
         elif kind == "fatal":
-            return RunEnded(RunStatus.FAILED, self.model_error or str(msg.get("error")))
+            raise RunEnded(RunStatus.FAILED, self.model_error or str(msg.get("error")))
         else:
-            return RunEnded(RunStatus.FAILED, f"sandbox protocol error: unknown message type {kind!r}")
-        return None
+            raise RunEnded(
+                RunStatus.FAILED, f"sandbox protocol error: unknown message type {kind!r}"
+            )
 
 
 def _jsonable(content: Any) -> Any:
@@ -281,7 +298,9 @@ def _jsonable(content: Any) -> Any:
 def run_execute(run: Run) -> None:
     """Executes a run that is already `running`. Never raises; the run always ends."""
     session = RunSession(run=run)
-    session.tools = {t.name: t for t in registry.effective_tools(run.enabled_tools, run.disabled_tools)}
+    session.tools = {
+        t.name: t for t in registry.effective_tools(run.enabled_tools, run.disabled_tools)
+    }
     provider = sandbox_services.provider()
     sandbox = sandbox_services.sandbox_create(run=run, provider_name=provider.name)
     Run.objects.filter(id=run.id).update(
@@ -289,7 +308,8 @@ def run_execute(run: Run) -> None:
     )
     limits = sandbox_services.limits_for(run)
     session.note(
-        f"sandbox {sandbox.id}: provider {provider.name}, cpu {limits.cpu}, memory {limits.memory_mib} MiB, "
+        f"sandbox {sandbox.id}: provider {provider.name}, cpu {limits.cpu}, "
+        f"memory {limits.memory_mib} MiB, "
         f"timeout {limits.timeout_s:g}s, tools: {', '.join(session.tools) or 'none'}"
     )
     proc: SandboxProcess | None = None
@@ -305,7 +325,9 @@ def run_execute(run: Run) -> None:
     finish(session, sandbox, proc, ended)
 
 
-def finish(session: RunSession, sandbox: Sandbox, proc: SandboxProcess | None, ended: RunEnded) -> None:
+def finish(
+    session: RunSession, sandbox: Sandbox, proc: SandboxProcess | None, ended: RunEnded
+) -> None:
     run = session.run
     linc_log = ""
     if proc is not None:
@@ -321,18 +343,17 @@ def finish(session: RunSession, sandbox: Sandbox, proc: SandboxProcess | None, e
             f"sandbox ended: exit code {stats.exit_code}, peak memory {stats.peak_memory_bytes}, "
             f"cpu {stats.cpu_time_ms} ms, boot {stats.boot_ms} ms"
         )
-        if stats.oom_killed and ended.status != RunStatus.CANCELLED:
+        if (stats.oom_killed or session.oom_suspected) and ended.status != RunStatus.CANCELLED:
             ended = RunEnded(
                 RunStatus.FAILED,
-                f"out of memory: a process in the sandbox exceeded memoryMiB={run.sandbox_memory_mib}",
+                "out of memory: a process in the sandbox exceeded "
+                f"memoryMiB={run.sandbox_memory_mib}",
             )
         sandbox_services.sandbox_end(
             sandbox=sandbox, stats=stats, notes=proc.notes, error=ended.status == RunStatus.FAILED
         )
     else:
-        sandbox_services.sandbox_end(
-            sandbox=sandbox, stats=NO_STATS, notes=[], error=True
-        )
+        sandbox_services.sandbox_end(sandbox=sandbox, stats=NO_STATS, notes=[], error=True)
     if ended.error:
         session.note(f"run {ended.status}: {ended.error}")
     cap_bytes = settings.RUN_LOG_CAP_BYTES

@@ -132,6 +132,9 @@ class RunStep(models.Model):
             models.UniqueConstraint(fields=["run", "sequence"], name="runstep_run_sequence_uniq"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.sequence} {self.type}"
+
 
 class UsageKind(models.TextChoices):
     LLM = "llm"
@@ -167,6 +170,9 @@ class UsageEntry(models.Model):
             models.Index(fields=["created_at", "organization"], name="usage_audit_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.model or self.service} ({self.run_id})"
+
 
 class RunEvent(models.Model):
     """Everything a watcher of a run sees, in order: status changes and steps."""
@@ -183,6 +189,9 @@ class RunEvent(models.Model):
             models.UniqueConstraint(fields=["run", "sequence"], name="runevent_run_sequence_uniq"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.sequence} {self.type}"
+
 
 class Watcher(models.Model):
     """A callback URL to notify when a run ends (from run create or POST /run/:id/watch)."""
@@ -195,6 +204,9 @@ class Watcher(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "callback_url"], name="watcher_run_url_uniq"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} → {self.callback_url}"
 
 
 class DeliveryState(models.TextChoices):
@@ -230,6 +242,9 @@ class CallbackDelivery(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.url} ({self.state})"
+
 
 class IdempotencyRecord(models.Model):
     """A POST made with an Idempotency-Key: its body hash and, once done, its response."""
@@ -248,3 +263,6 @@ class IdempotencyRecord(models.Model):
                 fields=["organization", "key", "path"], name="idempotency_org_key_path_uniq"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.path}"

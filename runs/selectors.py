@@ -45,7 +45,9 @@ def run_get_fresh(*, organization_id: str, run_id: str) -> Run:
 
 def agents_of(*, organization_id: str) -> QuerySet[Agent]:
     """The organization's live, persistent agents (ephemeral ones are never listed)."""
-    return Agent.objects.filter(organization_id=organization_id, is_ephemeral=False, deleted_at=None)
+    return Agent.objects.filter(
+        organization_id=organization_id, is_ephemeral=False, deleted_at=None
+    )
 
 
 def agent_get(*, organization_id: str, agent_id: str) -> Agent:
@@ -62,7 +64,9 @@ def page(queryset: QuerySet[M], *, cursor: str | None, limit: int) -> tuple[list
     if cursor:
         anchor = queryset.filter(id=cursor).values("created_at", "id").first()
         if anchor is None:
-            raise ApplicationError(f"cursor {cursor} is not an item of this list", fields={"cursor": ["unknown"]})
+            raise ApplicationError(
+                f"cursor {cursor} is not an item of this list", fields={"cursor": ["unknown"]}
+            )
         ordered = ordered.filter(
             Q(created_at__lt=anchor["created_at"])
             | Q(created_at=anchor["created_at"], id__lt=anchor["id"])

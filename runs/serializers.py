@@ -50,7 +50,7 @@ class SandboxInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"must be between 1 and {settings.SANDBOX_CPU_MAX}")
         return value
 
-    def validate_memoryMiB(self, value: int) -> int:  # noqa: N802 - the wire name
+    def validate_memoryMiB(self, value: int) -> int:
         low, high = settings.SANDBOX_MEMORY_MIB_MIN, settings.SANDBOX_MEMORY_MIB_MAX
         if not low <= value <= high:
             raise serializers.ValidationError(f"must be between {low} and {high}")
@@ -125,16 +125,18 @@ class AgentConfigSerializer(serializers.Serializer):
     def validate_model(self, value: str) -> str:
         return check_model(value)
 
-    def validate_enabledTools(self, value: list[str] | None) -> list[str] | None:  # noqa: N802
+    def validate_enabledTools(self, value: list[str] | None) -> list[str] | None:
         return validate_tool_names(value, must_be_available=True)
 
-    def validate_disabledTools(self, value: list[str] | None) -> list[str] | None:  # noqa: N802
+    def validate_disabledTools(self, value: list[str] | None) -> list[str] | None:
         return validate_tool_names(value, must_be_available=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("enabledTools") is not None and attrs.get("disabledTools") is not None:
             message = "enabledTools and disabledTools are mutually exclusive: set one, not both"
-            raise serializers.ValidationError({"enabledTools": [message], "disabledTools": [message]})
+            raise serializers.ValidationError(
+                {"enabledTools": [message], "disabledTools": [message]}
+            )
         errors = scope_errors(
             self.context["organization"].id, attrs.get("vaultIds"), attrs.get("objectIds")
         )
@@ -145,7 +147,9 @@ class AgentConfigSerializer(serializers.Serializer):
 
 class ExecuteInputSerializer(AgentConfigSerializer):
     prompt = StrictCharField(max_length=None, trim_whitespace=False)
-    guidance = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100_000)
+    guidance = StrictCharField(
+        required=False, allow_null=True, allow_blank=True, max_length=100_000
+    )
     objectIds = id_list()
     agentRuntime = StrictBooleanField(required=False)
 
@@ -286,7 +290,9 @@ def details_output(run: Run) -> dict[str, Any]:
 class AgentCreateInputSerializer(AgentConfigSerializer):
     name = StrictCharField(max_length=200)
     instructions = StrictCharField(max_length=100_000)
-    description = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=10_000)
+    description = StrictCharField(
+        required=False, allow_blank=True, allow_null=True, max_length=10_000
+    )
     vaultGroups = id_list()
 
     def to_params(self) -> AgentParams:
@@ -358,7 +364,9 @@ def validate_callback(value: str | None) -> str:
 class RunCreateInputSerializer(serializers.Serializer):
     agentId = StrictCharField(max_length=64)
     prompt = StrictCharField(max_length=None, trim_whitespace=False)
-    guidance = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=100_000)
+    guidance = StrictCharField(
+        required=False, allow_null=True, allow_blank=True, max_length=100_000
+    )
     model = StrictCharField(required=False, allow_null=True, max_length=200)
     objectIds = id_list()
     callbackUrl = callback_url_field()
@@ -369,10 +377,10 @@ class RunCreateInputSerializer(serializers.Serializer):
     def validate_model(self, value: str | None) -> str | None:
         return check_model(value) if value else None
 
-    def validate_callbackUrl(self, value: str | None) -> str:  # noqa: N802
+    def validate_callbackUrl(self, value: str | None) -> str:
         return validate_callback(value)
 
-    def validate_agentId(self, value: str) -> Agent:  # noqa: N802
+    def validate_agentId(self, value: str) -> Agent:
         agent = Agent.objects.filter(
             id=value, organization=self.context["organization"], deleted_at=None, is_ephemeral=False
         ).first()
@@ -391,7 +399,7 @@ class RunCreateInputSerializer(serializers.Serializer):
 class RunWatchInputSerializer(serializers.Serializer):
     callbackUrl = StrictCharField(max_length=2000)
 
-    def validate_callbackUrl(self, value: str) -> str:  # noqa: N802
+    def validate_callbackUrl(self, value: str) -> str:
         return validate_callback(value)
 
 

@@ -96,9 +96,7 @@ def execute(*, api_key: ApiKey, params: RunParams) -> Run:
 def run_heartbeat(*, run_id: str) -> bool:
     """Marks the run alive; False when it is no longer running (cancelled or reaped)."""
     return bool(
-        Run.objects.filter(id=run_id, status=RunStatus.RUNNING).update(
-            heartbeat_at=timezone.now()
-        )
+        Run.objects.filter(id=run_id, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
     )
 
 
@@ -431,9 +429,9 @@ def run_enqueue(*, run: Run) -> Run:
     RunNotQueued."""
     now = timezone.now()
     with transaction.atomic():
-        claimed = Run.objects.filter(
-            id=run.id, status=RunStatus.QUEUED, enqueued_at=None
-        ).update(enqueued_at=now)
+        claimed = Run.objects.filter(id=run.id, status=RunStatus.QUEUED, enqueued_at=None).update(
+            enqueued_at=now
+        )
         if not claimed:
             run.refresh_from_db()
             raise RunNotQueued(run.status)
@@ -443,9 +441,7 @@ def run_enqueue(*, run: Run) -> Run:
 
 
 def _enqueue_execution(run_id: str) -> None:
-    task_id = async_task(
-        "runs.tasks.execute_run", run_id, q_options={"task_name": f"run:{run_id}"}
-    )
+    task_id = async_task("runs.tasks.execute_run", run_id, q_options={"task_name": f"run:{run_id}"})
     Run.objects.filter(id=run_id, workflow_id="").update(workflow_id=str(task_id))
 
 
@@ -491,8 +487,10 @@ def run_fail(*, run: Run, error: str, expected_status: str) -> bool:
 
 
 def _sandboxes_lost(run: Run) -> None:
+    """A lost run's sandboxes: killed if they are still alive on this host, marked ended."""
     from sandboxes.models import Sandbox, SandboxState
 
+    _kill_local_sandbox(run)
     Sandbox.objects.filter(run=run, state__in=[SandboxState.BOOTING, SandboxState.RUNNING]).update(
         state=SandboxState.ERROR, ended_at=timezone.now()
     )
@@ -520,21 +518,23 @@ def runs_reap() -> int:
         reaped += run_reap_if_lost(run=run)
     queued = Run.objects.filter(status=RunStatus.QUEUED, enqueued_at__isnull=False)
     finished_tasks = set(
-        Task.objects.filter(id__in=queued.exclude(workflow_id="").values("workflow_id")).values_list(
-            "id", flat=True
-        )
+        Task.objects.filter(
+            id__in=queued.exclude(workflow_id="").values("workflow_id")
+        ).values_list("id", flat=True)
     )
     too_old = now - timedelta(seconds=settings.RUN_QUEUE_TIMEOUT_S)
     for run in queued:
         if run.workflow_id in finished_tasks:
             reaped += run_fail(
-                run=run, error="task lost: its worker task ended without starting the run",
+                run=run,
+                error="task lost: its worker task ended without starting the run",
                 expected_status=RunStatus.QUEUED,
             )
         elif run.enqueued_at and run.enqueued_at < too_old:
             reaped += run_fail(
                 run=run,
-                error=f"task lost: not started within RUN_QUEUE_TIMEOUT_S={settings.RUN_QUEUE_TIMEOUT_S:g}s",
+                error="task lost: not started within "
+                f"RUN_QUEUE_TIMEOUT_S={settings.RUN_QUEUE_TIMEOUT_S:g}s",
                 expected_status=RunStatus.QUEUED,
             )
     return reaped

@@ -26,7 +26,7 @@ def _member(org_name: str, key_name: str) -> Member:
 
 
 @pytest.fixture
-def alice(db) -> Member:  # noqa: ANN001
+def alice(db) -> Member:
     return _member("Alice & Partners LLP", "alice")
 
 
@@ -36,7 +36,7 @@ def bob(alice: Member) -> Member:
 
 
 @pytest.fixture
-def charlie(db) -> Member:  # noqa: ANN001
+def charlie(db) -> Member:
     return _member("Charlie Legal", "charlie")
 
 

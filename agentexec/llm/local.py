@@ -46,7 +46,8 @@ def echo(request: ModelRequest) -> list[dict[str, Any]]:
 
 
 def parse_script(prompt: str) -> dict[str, Any]:
-    """The local/scripted prompt: {"steps": [{"tool": NAME, "input": {...}}, ...], "final": TEXT}."""
+    """Parses the local/scripted prompt:
+    {"steps": [{"tool": NAME, "input": {...}}, ...], "final": TEXT}."""
     try:
         script = json.loads(prompt)
     except json.JSONDecodeError as exc:
@@ -77,7 +78,7 @@ def scripted(request: ModelRequest) -> list[dict[str, Any]]:
                 "input": step.get("input", {}),
             }
         ]
-    parts = [str(script.get("final", ""))] + _tool_results(request)
+    parts = [str(script.get("final", "")), *_tool_results(request)]
     return [{"type": "text", "text": "\n\n".join(p for p in parts if p)}]
 
 
@@ -100,7 +101,9 @@ class LocalProvider:
     def complete(self, request: ModelRequest) -> ModelReply:
         model = _MODELS.get(request.model)
         if model is None:
-            raise ModelError(f"unknown local model {request.model!r}; known: {', '.join(LOCAL_MODELS)}")
+            raise ModelError(
+                f"unknown local model {request.model!r}; known: {', '.join(LOCAL_MODELS)}"
+            )
         content = model(request)
         stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
         usage = Usage(

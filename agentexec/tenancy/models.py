@@ -28,7 +28,9 @@ class ApiKey(models.Model):
     """Only a display prefix and the SHA-256 of the key are stored; the key is shown once."""
 
     id = models.CharField(primary_key=True, max_length=40, default=ids.key_id, editable=False)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=200, blank=True)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64, unique=True)

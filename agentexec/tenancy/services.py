@@ -29,7 +29,9 @@ def api_key_create(*, organization_name: str, name: str = "") -> tuple[ApiKey, s
 
 
 def api_key_revoke(*, prefix: str) -> ApiKey:
-    updated = ApiKey.objects.filter(prefix=prefix, revoked_at=None).update(revoked_at=timezone.now())
+    updated = ApiKey.objects.filter(prefix=prefix, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
     key = ApiKey.objects.filter(prefix=prefix).first()
     if key is None:
         raise NotFoundError(f"No API key with prefix {prefix!r}.")

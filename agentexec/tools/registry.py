@@ -102,10 +102,8 @@ def known_names() -> list[str]:
     return [t.name for t in all_tools()]
 
 
-def effective_tools(
-    enabled: Iterable[str] | None, disabled: Iterable[str] | None
-) -> list[Tool]:
-    """The tools a run gets: the allowlist if given, else every available tool minus the denylist."""
+def effective_tools(enabled: Iterable[str] | None, disabled: Iterable[str] | None) -> list[Tool]:
+    """The tools a run gets: the allowlist if given, else every available tool but the denied."""
     if enabled is not None:
         wanted = set(enabled)
         return [t for t in all_tools() if t.name in wanted and t.available]

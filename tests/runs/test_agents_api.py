@@ -52,7 +52,9 @@ def test_it_lists_agents_newest_first_with_a_cursor(alice):
     assert third["hasMore"] is False and third["nextCursor"] is None
 
 
-@pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 251}, {"limit": "x"}, {"cursor": "agent_nope"}])
+@pytest.mark.parametrize(
+    "query", [{"limit": 0}, {"limit": 251}, {"limit": "x"}, {"cursor": "agent_nope"}]
+)
 def test_it_rejects_bad_list_parameters(alice, query):
     response = alice.client.get(AGENTS, query)
     assert response.status_code == 400

@@ -6,7 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from runs import callbacks, services
 from runs.callbacks import CallbackUrlError, check_callback_url, deliver_due
@@ -23,7 +23,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
                 code = receiver.statuses.pop(0) if receiver.statuses else 200
@@ -91,11 +91,15 @@ def test_a_tampered_callback_does_not_verify(alice, insecure, receiver):
     finish(run, status="failed")
     deliver_due(wait_s=0)
     headers, body = hook.requests[0]
-    with pytest.raises(Exception):
-        Webhook(alice.organization.webhook_secret).verify(body.replace(b"failed", b"passed"), headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(alice.organization.webhook_secret).verify(
+            body.replace(b"failed", b"passed"), headers
+        )
 
 
-def test_a_receiver_failing_twice_gets_three_attempts_with_one_webhook_id(alice, insecure, receiver):
+def test_a_receiver_failing_twice_gets_three_attempts_with_one_webhook_id(
+    alice, insecure, receiver
+):
     hook = receiver([500, 500, 200])
     run = RunFactory(agent=AgentFactory(organization=alice.organization), callback_url=hook.url)
     finish(run)
@@ -201,7 +205,9 @@ def test_run_create_refuses_unsafe_callbacks_with_400(alice, settings, url):
 def test_a_public_address_passes_the_guard(settings, monkeypatch):
     settings.ALLOW_INSECURE_CALLBACKS = False
     monkeypatch.setattr(
-        socket, "getaddrinfo", lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443))]
+        socket,
+        "getaddrinfo",
+        lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443))],
     )
     assert check_callback_url("https://example.com/hook") == "https://example.com/hook"
 
@@ -210,9 +216,14 @@ def test_the_address_is_checked_again_at_send_time(alice, settings, monkeypatch)
     """DNS rebinding: a host that resolved to a public address at registration and to loopback
     at send time is refused, and nothing is sent."""
     settings.ALLOW_INSECURE_CALLBACKS = False
-    run = RunFactory(agent=AgentFactory(organization=alice.organization), callback_url="https://rebind.example/hook")
+    run = RunFactory(
+        agent=AgentFactory(organization=alice.organization),
+        callback_url="https://rebind.example/hook",
+    )
     monkeypatch.setattr(
-        socket, "getaddrinfo", lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]
+        socket,
+        "getaddrinfo",
+        lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))],
     )
     finish(run)
     deliver_due(wait_s=0)

@@ -7,14 +7,20 @@ from tests.factories import AgentFactory, RunFactory
 def parse(stream_text):
     events = []
     for block in stream_text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":") and ": " in line)
+        fields = dict(
+            line.split(": ", 1)
+            for line in block.splitlines()
+            if not line.startswith(":") and ": " in line
+        )
         if "id" in fields:
             events.append((int(fields["id"]), fields["event"], json.loads(fields["data"])))
     return events
 
 
 def read(member, run, **kwargs):
-    response = member.client.get(f"/agent/v1/run/{run.id}/events", HTTP_ACCEPT="text/event-stream", **kwargs)
+    response = member.client.get(
+        f"/agent/v1/run/{run.id}/events", HTTP_ACCEPT="text/event-stream", **kwargs
+    )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
     return parse(b"".join(response.streaming_content).decode())

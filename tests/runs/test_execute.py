@@ -102,7 +102,9 @@ def test_it_refuses_a_tool_outside_the_allow_list(alice):
 
 
 def test_it_refuses_a_denied_tool(alice):
-    body = execute(alice, prompt=shell("echo hi"), model="local/scripted", disabledTools=["shell.exec"])
+    body = execute(
+        alice, prompt=shell("echo hi"), model="local/scripted", disabledTools=["shell.exec"]
+    )
     result = RunStep.objects.get(run_id=body["runId"], type="tool_result")
     assert result.is_error and "not enabled" in result.tool_output
 
@@ -123,6 +125,7 @@ def test_the_extractive_default_runs_without_keys(alice):
 
 # -- isolation ------------------------------------------------------------------------------
 
+
 def test_the_sandbox_cannot_reach_the_hosts_loopback(alice, bwrap_only):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -130,7 +133,7 @@ def test_the_sandbox_cannot_reach_the_hosts_loopback(alice, bwrap_only):
     port = server.getsockname()[1]
     try:
         probe = (
-            "python3 -c \"import socket; s=socket.socket(); s.settimeout(2); "
+            'python3 -c "import socket; s=socket.socket(); s.settimeout(2); '
             f"print('CONNECTED' if s.connect_ex(('127.0.0.1', {port})) == 0 else 'REFUSED')\""
         )
         body = execute(alice, prompt=shell(probe), model="local/scripted")
@@ -164,7 +167,7 @@ def test_writing_outside_the_workspace_fails(alice, bwrap_only):
 
 
 def test_a_process_over_the_memory_limit_fails_the_run_with_out_of_memory(alice):
-    hog = "python3 -c \"b = bytearray(400 * 1024 * 1024); print(len(b))\""
+    hog = 'python3 -c "b = bytearray(400 * 1024 * 1024); print(len(b))"'
     body = execute(alice, prompt=shell(hog), model="local/scripted", sandbox={"memoryMiB": 128})
     assert body["status"] == "failed", body
     assert "out of memory" in body["error"]
@@ -178,7 +181,9 @@ def test_a_command_past_the_run_timeout_is_killed_and_leaves_nothing_behind(alic
     assert body["status"] == "failed"
     assert body["error"].startswith("timeout")
     assert "RUN_TIMEOUT_S=2" in body["error"]
-    assert Sandbox.objects.get(id=body["runtimeId"]).timed_out or "timeout" in body["logs"]["runner"]
+    assert (
+        Sandbox.objects.get(id=body["runtimeId"]).timed_out or "timeout" in body["logs"]["runner"]
+    )
     assert not _processes_with(f"sleep {marker}")
 
 
@@ -195,6 +200,7 @@ def _processes_with(needle: str) -> list[int]:
 
 
 # -- reading runs back ---------------------------------------------------------------------
+
 
 def test_status_and_details_read_the_stored_run(alice):
     body = execute(alice, prompt=shell("echo hi"), model="local/scripted")

@@ -15,7 +15,9 @@ def agent(alice):
 
 
 def create_run(member, agent, **body):
-    response = member.client.post(RUNS, {"agentId": agent.id, "prompt": "hi", **body}, format="json")
+    response = member.client.post(
+        RUNS, {"agentId": agent.id, "prompt": "hi", **body}, format="json"
+    )
     assert response.status_code == 201, response.content
     return response.json()
 
@@ -53,7 +55,9 @@ def test_it_refuses_another_organizations_agent(charlie, agent):
 
 
 def test_exec_runs_it_on_the_worker(alice, agent, django_capture_on_commit_callbacks):
-    prompt = json.dumps({"steps": [{"tool": "shell.exec", "input": {"command": "echo hi"}}], "final": "ok"})
+    prompt = json.dumps(
+        {"steps": [{"tool": "shell.exec", "input": {"command": "echo hi"}}], "final": "ok"}
+    )
     run_id = create_run(alice, agent, prompt=prompt)["id"]
     with django_capture_on_commit_callbacks(execute=True):
         response = alice.client.post(f"{RUNS}/{run_id}/exec")
@@ -94,15 +98,23 @@ def test_a_cancelled_queued_run_never_starts(alice, agent, django_capture_on_com
 def test_cancel_is_idempotent_on_a_finished_run(alice, agent):
     run = RunFactory(agent=agent, status="completed")
     response = alice.client.post(f"{RUNS}/{run.id}/cancel")
-    assert response.json() == {"id": run.id, "status": "completed", "message": "Run already completed."}
+    assert response.json() == {
+        "id": run.id,
+        "status": "completed",
+        "message": "Run already completed.",
+    }
 
 
-def test_legacy_execute_queues_and_answers_at_once(alice, django_capture_on_commit_callbacks, monkeypatch):
+def test_legacy_execute_queues_and_answers_at_once(
+    alice, django_capture_on_commit_callbacks, monkeypatch
+):
     enqueued = []
     monkeypatch.setattr(services, "_enqueue_execution", enqueued.append)
     with django_capture_on_commit_callbacks(execute=True):
         response = alice.client.post(
-            "/agent/v1/execute", {"prompt": "hi", "model": "local/echo", "agentRuntime": True}, format="json"
+            "/agent/v1/execute",
+            {"prompt": "hi", "model": "local/echo", "agentRuntime": True},
+            format="json",
         )
     body = response.json()
     assert response.status_code == 200
@@ -134,14 +146,18 @@ def test_it_rejects_an_unknown_status_filter(alice):
 def test_watch_registers_a_callback(alice, agent, settings):
     settings.ALLOW_INSECURE_CALLBACKS = True
     run = RunFactory(agent=agent)
-    response = alice.client.post(f"{RUNS}/{run.id}/watch", {"callbackUrl": "http://127.0.0.1:9/hook"}, format="json")
+    response = alice.client.post(
+        f"{RUNS}/{run.id}/watch", {"callbackUrl": "http://127.0.0.1:9/hook"}, format="json"
+    )
     assert response.json() == {"ok": True, "callbackUrl": "http://127.0.0.1:9/hook"}
     assert run.watchers.count() == 1
 
 
 def test_watch_refuses_a_private_callback(alice, agent):
     run = RunFactory(agent=agent)
-    response = alice.client.post(f"{RUNS}/{run.id}/watch", {"callbackUrl": "https://10.0.0.1/x"}, format="json")
+    response = alice.client.post(
+        f"{RUNS}/{run.id}/watch", {"callbackUrl": "https://10.0.0.1/x"}, format="json"
+    )
     assert response.status_code == 400 and "callbackUrl" in response.json()["error"]["fields"]
 
 

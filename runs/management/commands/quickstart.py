@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 "\nTry it yourself:\n"
                 f"  curl -s {base_url}/agent/v1/execute -H 'Authorization: Bearer {raw_key}' "
                 "-H 'Content-Type: application/json' "
-                "-d '{\"prompt\": \"List the documents you can see\"}'\n"
+                '-d \'{"prompt": "List the documents you can see"}\'\n'
                 f"Staff UI: {base_url}/ui/runs/  and admin: {base_url}/admin/  "
                 f"(user {STAFF_USER!r}, password {password!r})\n"
                 f"API key (shown once): {raw_key}"
