@@ -55,3 +55,11 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
         ApiKey.objects.filter(id=key.id).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+def webhook_secret_rotate(*, organization: Organization) -> str:
+    from agentexec.tenancy.models import new_webhook_secret
+
+    organization.webhook_secret = new_webhook_secret()
+    organization.save(update_fields=["webhook_secret"])
+    return organization.webhook_secret

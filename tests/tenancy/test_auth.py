@@ -60,3 +60,13 @@ def test_revokeapikey_fails_clearly_for_an_unknown_prefix(db):
 
     with pytest.raises(CommandError, match="No API key"):
         call_command("revokeapikey", "ae_nothing")
+
+
+def test_webhooksecret_shows_and_rotates_the_secret(alice, capsys):
+    call_command("webhooksecret", "--org", alice.organization.name)
+    shown = capsys.readouterr().out.strip()
+    assert shown == alice.organization.webhook_secret and shown.startswith("whsec_")
+    call_command("webhooksecret", "--org", alice.organization.name, "--rotate")
+    rotated = capsys.readouterr().out.strip()
+    alice.organization.refresh_from_db()
+    assert rotated != shown and rotated == alice.organization.webhook_secret
