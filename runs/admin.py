@@ -11,7 +11,17 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry
+from runs.models import (
+    Agent,
+    CallbackDelivery,
+    IdempotencyRecord,
+    Run,
+    RunEvent,
+    RunStatus,
+    RunStep,
+    UsageEntry,
+    Watcher,
+)
 from runs.services import run_cancel
 from runs.templatetags.agentexec_ui import money
 from runs.ui_selectors import LIST_DEFERRED
@@ -61,7 +71,15 @@ class RunRefMixin:
 
 @admin.register(Agent)
 class AgentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "name", "organization", "model", "is_ephemeral", "created_at", "deleted_at"]
+    list_display = [
+        "id",
+        "name",
+        "organization",
+        "model",
+        "is_ephemeral",
+        "created_at",
+        "deleted_at",
+    ]
     list_filter = ["is_ephemeral", ("deleted_at", admin.EmptyFieldListFilter), "organization"]
     search_fields = ["id", "name", "organization__name", "model"]
     list_select_related = ["organization"]
@@ -70,6 +88,7 @@ class AgentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class RunStepInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RunStep
+    verbose_name_plural = "steps"
     fields = ["sequence", "type", "tool_name", "is_error", "duration_ms", "content", "tool_input"]
     ordering = ["sequence"]
     extra = 0
@@ -78,6 +97,7 @@ class RunStepInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class UsageEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = UsageEntry
+    verbose_name_plural = "usage entries"
     fields = [
         "created_at", "kind", "model", "prompt_tokens", "completion_tokens", "cost_micros",
         "service", "endpoint", "status_code",
@@ -88,7 +108,8 @@ class UsageEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class SandboxInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Sandbox
-    fields = ["id", "provider", "state", "cpu", "memory_mib", "boot_ms", "exit_code", "oom_killed"]
+    verbose_name_plural = "sandboxes"
+    fields = ["provider", "state", "cpu", "memory_mib", "boot_ms", "exit_code", "oom_killed"]
     extra = 0
     show_change_link = True
 
@@ -161,3 +182,37 @@ class UsageEntryAdmin(RunRefMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="cost", ordering="cost_micros")
     def cost(self, entry: UsageEntry) -> str:
         return money(entry.cost_micros)
+
+
+@admin.register(RunEvent)
+class RunEventAdmin(RunRefMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "run_link", "sequence", "type", "created_at"]
+    list_filter = ["type", "created_at"]
+    search_fields = ["=run__id"]
+
+
+@admin.register(Watcher)
+class WatcherAdmin(RunRefMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "run_link", "callback_url", "created_at"]
+    search_fields = ["=run__id", "callback_url"]
+
+
+@admin.register(CallbackDelivery)
+class CallbackDeliveryAdmin(RunRefMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "webhook_id", "run_link", "organization", "event_type", "url", "state", "attempts",
+        "last_status", "next_attempt_at", "delivered_at",
+    ]  # fmt: skip
+    list_filter = ["state", "event_type", "organization", "created_at"]
+    search_fields = ["=webhook_id", "=run__id", "url", "organization__name"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["key", "path", "organization", "response_status", "created_at"]
+    list_filter = ["path", "organization"]
+    search_fields = ["key", "path", "organization__name"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"

@@ -31,4 +31,4 @@ def render_markdown(text: str | None) -> SafeString:
         url_relative="deny",
         link_rel="noopener noreferrer nofollow",
     )
-    return mark_safe(cleaned)  # noqa: S308 - sanitized by nh3 just above
+    return mark_safe(cleaned)

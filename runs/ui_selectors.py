@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agentexec.tenancy.models import ApiKey, Organization
-from runs.models import Run, RunStep
+from runs.models import CallbackDelivery, Run, RunStep, Watcher
 from sandboxes.models import Sandbox
 
 # The list never needs the large text columns; the review page loads them for one run.
@@ -79,3 +79,11 @@ def run_steps_after(*, run: Run, sequence: int) -> QuerySet[RunStep]:
 
 def run_sandboxes(*, run: Run) -> QuerySet[Sandbox]:
     return Sandbox.objects.filter(run=run).order_by("created_at")
+
+
+def run_watchers(*, run: Run) -> QuerySet[Watcher]:
+    return Watcher.objects.filter(run=run).order_by("created_at", "id")
+
+
+def run_deliveries(*, run: Run) -> QuerySet[CallbackDelivery]:
+    return CallbackDelivery.objects.filter(run=run).order_by("created_at", "id")

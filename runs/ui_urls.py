@@ -1,4 +1,4 @@
-"""Everything under /ui/ (included by agentexec/urls.py as `path("ui/", include("runs.ui_urls"))`)."""
+"""The staff UI: everything under /ui/ (agentexec/urls.py includes this module at "ui/")."""
 
 from django.apps import apps
 from django.contrib.auth import views as auth_views

@@ -60,44 +60,39 @@ def usage_totals(*, period: Period) -> dict[str, Any]:
     return usage_entries_in(period=period).aggregate(**METRICS)
 
 
+def _rollup(
+    entries: QuerySet[UsageEntry], group: tuple[str, ...], order: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """One row per distinct value of the `group` fields, aggregated by the database."""
+    return list(entries.values(*group).annotate(**METRICS).order_by(*order))
+
+
 def usage_daily_by_model(*, period: Period) -> list[dict[str, Any]]:
     """One row per (day, model) with model calls: the chart's stacked bars."""
-    return list(
-        usage_entries_in(period=period)
-        .filter(_LLM)
-        .annotate(day=TruncDate("created_at"))
-        .values("day", "model")
-        .annotate(**METRICS)
-        .order_by("day", "model")
-    )
+    entries = usage_entries_in(period=period).filter(_LLM).annotate(day=TruncDate("created_at"))
+    return _rollup(entries, ("day", "model"), ("day", "model"))
 
 
 def usage_by_organization(*, period: Period) -> list[dict[str, Any]]:
-    return list(
-        usage_entries_in(period=period)
-        .values("organization_id", "organization__name")
-        .annotate(**METRICS)
-        .order_by("-input_tokens", "organization__name")
+    return _rollup(
+        usage_entries_in(period=period),
+        ("organization_id", "organization__name"),
+        ("-input_tokens", "organization__name"),
     )
 
 
 def usage_by_api_key(*, period: Period) -> list[dict[str, Any]]:
-    return list(
-        usage_entries_in(period=period)
-        .values("api_key_id", "api_key__prefix", "api_key__name", "organization__name")
-        .annotate(**METRICS)
-        .order_by("-input_tokens", "organization__name", "api_key__prefix")
+    return _rollup(
+        usage_entries_in(period=period),
+        ("api_key_id", "api_key__prefix", "api_key__name", "organization__name"),
+        ("-input_tokens", "organization__name", "api_key__prefix"),
     )
 
 
 def usage_by_model(*, period: Period) -> list[dict[str, Any]]:
     """Model calls only: tool (api) entries carry no model."""
-    return list(
-        usage_entries_in(period=period)
-        .filter(_LLM)
-        .values("model")
-        .annotate(**METRICS)
-        .order_by("-input_tokens", "model")
+    return _rollup(
+        usage_entries_in(period=period).filter(_LLM), ("model",), ("-input_tokens", "model")
     )
 
 

@@ -26,7 +26,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from runs import selectors, ui_selectors, usage
 from runs.models import Run, RunStatus
@@ -100,7 +100,7 @@ class PeriodForm(forms.Form):
         return data
 
     def period(self) -> usage.Period:
-        """The chosen range; missing ends default to the last 30 days, a bad range to the default."""
+        """The chosen range; a missing end defaults to the last 30 days, a bad range to them all."""
         default = usage.Period.default()
         if not self.is_valid():
             return default
@@ -112,13 +112,13 @@ class PeriodForm(forms.Form):
 # --- Runs ----------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @staff_required
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("ui:runs")
 
 
-@require_GET
+@require_safe
 @staff_required
 def run_list(request: HttpRequest) -> HttpResponse:
     form = RunFilterForm(request.GET)
@@ -144,13 +144,17 @@ def _run_or_404(run_id: str) -> Run:
 
 
 def _facts_context(run: Run) -> dict[str, Any]:
+    """`elapsed_ms` is the time so far of a run still going, or of one that ended without a
+    recorded duration (cancelled, reaped)."""
     elapsed_ms = None
-    if run.duration_ms is None and run.started_at and not run.is_terminal:
-        elapsed_ms = int((timezone.now() - run.started_at).total_seconds() * 1000)
+    if run.duration_ms is None and run.started_at:
+        end = run.completed_at if run.is_terminal else timezone.now()
+        if end is not None:
+            elapsed_ms = max(0, int((end - run.started_at).total_seconds() * 1000))
     return {"run": run, "elapsed_ms": elapsed_ms}
 
 
-@require_GET
+@require_safe
 @staff_required
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     run = _run_or_404(run_id)
@@ -161,12 +165,14 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "last_sequence": steps[-1].sequence if steps else 0,
         "sandboxes": ui_selectors.run_sandboxes(run=run),
         "usage_entries": selectors.run_usage_entries(run=run),
+        "watchers": ui_selectors.run_watchers(run=run),
+        "deliveries": ui_selectors.run_deliveries(run=run),
         "poll_ms": LIVE_POLL_MS,
     }
     return render(request, "runs/run_detail.html", context)
 
 
-@require_GET
+@require_safe
 @staff_required
 def run_live(request: HttpRequest, run_id: str) -> JsonResponse:
     """What the review page polls while a run goes: status, new steps and the logs so far."""
@@ -206,11 +212,13 @@ def _series_order(rows: Iterable[dict[str, Any]]) -> list[str]:
     """Models by total tokens, largest first: the same colour for a model in every chart."""
     totals: dict[str, int] = {}
     for row in rows:
-        totals[row["model"]] = totals.get(row["model"], 0) + row["input_tokens"] + row["output_tokens"]
+        totals[row["model"]] = (
+            totals.get(row["model"], 0) + row["input_tokens"] + row["output_tokens"]
+        )
     return sorted(totals, key=lambda model: (-totals[model], model))
 
 
-@require_GET
+@require_safe
 @staff_required
 def usage_audit(request: HttpRequest) -> HttpResponse:
     form = PeriodForm(request.GET)
@@ -251,7 +259,7 @@ def _csv_response(rows: Iterator[list[Any]], filename: str) -> StreamingHttpResp
     return response
 
 
-@require_GET
+@require_safe
 @staff_required
 def usage_export(request: HttpRequest) -> StreamingHttpResponse:
     period = PeriodForm(request.GET).period()
@@ -264,7 +272,7 @@ def usage_export(request: HttpRequest) -> StreamingHttpResponse:
 # --- Vaults (only when the vaults app is installed) ------------------------------------------
 
 
-@require_GET
+@require_safe
 @staff_required
 def vault_list(request: HttpRequest) -> HttpResponse:
     from vaults.models import Vault
@@ -281,20 +289,21 @@ def vault_list(request: HttpRequest) -> HttpResponse:
     return render(request, "vaults/vault_list.html", context)
 
 
-@require_GET
+@require_safe
 @staff_required
 def vault_detail(request: HttpRequest, vault_id: str) -> HttpResponse:
-    from vaults.models import Vault
+    from vaults.models import Vault, VaultObject
 
     vault = Vault.objects.select_related("organization").filter(id=vault_id).first()
     if vault is None:
         raise Http404("No such vault.")
-    objects = vault.objects.order_by("-created_at", "-id")
+    # Not vault.objects: on a Vault instance that name is the model's manager, not the relation.
+    objects = VaultObject.objects.filter(vault=vault).order_by("-created_at", "-id")
     page = Paginator(objects, VAULT_ROWS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "vaults/vault_detail.html", {"vault": vault, "page": page})
 
 
-@require_GET
+@require_safe
 @staff_required
 def vault_object_detail(request: HttpRequest, vault_id: str, object_id: str) -> HttpResponse:
     from vaults.models import ObjectText, VaultObject

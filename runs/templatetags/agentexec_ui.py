@@ -36,6 +36,14 @@ def rollup_cost(row: dict[str, Any]) -> str:
 
 
 @register.filter
+def known_cost(row: dict[str, Any]) -> str:
+    """The priced part of a rollup's cost, or "unknown" when none of its calls is priced."""
+    if row.get("unknown_cost_calls") and row.get("cost") is None:
+        return "unknown"
+    return money(row.get("cost") or 0)
+
+
+@register.filter
 def tokens(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 

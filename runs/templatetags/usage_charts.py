@@ -16,8 +16,10 @@ from runs.templatetags.agentexec_ui import money, tokens
 
 register = template.Library()
 
-WIDTH, HEIGHT = 920, 240
-LEFT, RIGHT, TOP, BOTTOM = 72, 12, 12, 30
+# Drawn at roughly the size it is shown (two charts side by side), so text stays legible.
+WIDTH, HEIGHT = 640, 240
+LEFT, RIGHT, TOP, BOTTOM = 64, 8, 10, 28
+TICKS = 4
 PALETTE_SIZE = 8
 MAX_X_LABELS = 10
 
@@ -47,15 +49,15 @@ class XLabel:
     label: str
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2 or 5 × 10^k at or above value, so axis ticks are round numbers."""
-    if value <= 0:
+def nice_step(value: float) -> int:
+    """The smallest 1, 2 or 5 times a power of ten at or above value: round axis ticks."""
+    if value <= 1:
         return 1
     power = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 5, 10):
         if value <= step * power:
-            return step * power
-    return 10 * power  # pragma: no cover
+            return int(step * power)
+    return int(10 * power)  # pragma: no cover
 
 
 def metric_value(row: dict[str, Any], metric: str) -> int:
@@ -74,7 +76,8 @@ def chart_geometry(
         if value:
             per_day.setdefault(row["day"], {})[row["model"]] = value
     peak = max((sum(v.values()) for v in per_day.values()), default=0)
-    top = nice_ceiling(peak)
+    step = nice_step(peak / TICKS)
+    top = step * TICKS
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(days), 1)
     bar_w = max(1.0, slot * 0.72)
@@ -82,7 +85,7 @@ def chart_geometry(
     bars: list[Bar] = []
     for i, day in enumerate(days):
         x = LEFT + i * slot + (slot - bar_w) / 2
-        base = TOP + plot_h
+        base = float(TOP + plot_h)
         for series, model in enumerate(models):
             value = per_day.get(day, {}).get(model, 0)
             if not value:
@@ -102,7 +105,10 @@ def chart_geometry(
                     label=f"{day:%b %d} · {model}: {fmt(value)}",
                 )
             )
-    ticks = [Tick(y=round(TOP + plot_h - plot_h * k / 4, 2), label=fmt(int(top * k / 4))) for k in range(5)]
+    ticks = [
+        Tick(y=round(TOP + plot_h - plot_h * k / 4, 2), label=fmt(int(top * k / 4)))
+        for k in range(5)
+    ]
     every = max(1, math.ceil(len(days) / MAX_X_LABELS))
     xlabels = [
         XLabel(x=round(LEFT + i * slot + slot / 2, 2), label=f"{day:%b %d}")
