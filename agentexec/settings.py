@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "agentexec.tenancy",
     "runs",
     "sandboxes",
+    "vaults",
 ]
 
 MIDDLEWARE = [

@@ -2,13 +2,16 @@
 
 It acts like a model through the tools it is given and never touches the database itself:
 
-- turn 1: `vault.search` calls for the task's key terms and for each focus area named in the
-  instructions or guidance ("focus on indemnity, liability, term, and confidentiality"), or,
-  for a review with no areas named, for the clauses a reviewer checks first;
-- then: a numbered list of findings, each quoting the passage verbatim and citing the document
-  and page, e.g. `(NDA.pdf, p. 3)`; "top N" in the prompt sets how many (default 5).
+- first, `vault.list` (when given) to see the documents in scope, so that a prompt naming one
+  ("the NDA", "the lease") searches that document only;
+- then `vault.search` calls for the task's key terms and for each focus area named in the
+  instructions or guidance ("focus on indemnity, liability, term, and confidentiality"), and,
+  for a review naming fewer areas than it wants findings, for the clauses a reviewer checks
+  first;
+- last, a numbered list of findings, each quoting the best sentence of a passage verbatim and
+  citing the document and page, e.g. `(NDA.pdf, p. 3)`; "top N" sets how many (default 5).
 
-Without vault tools, or when the searches find nothing, it says plainly that it has no
+Without vault tools, or when there is nothing to find, it says plainly that it has no
 documents to work from.
 """
 
@@ -24,6 +27,11 @@ from agentexec.llm.base import ModelRequest
 NO_DOCUMENTS = (
     "I have no documents to work from: no document vault is in scope for this run, so I cannot "
     "review or cite anything. Upload documents to a vault and pass its id in vaultIds."
+)
+EMPTY_SCOPE = (
+    "I have no documents to work from: the vaults in scope for this run hold no ingested "
+    "documents, so I cannot review or cite anything. Upload documents, ingest them and pass "
+    "the vault's id in vaultIds."
 )
 NOTHING_FOUND = (
     "I have no documents to work from for this task: I searched the documents in scope for "
@@ -64,27 +72,35 @@ _REVIEW = re.compile(
 )
 
 _STOP = frozenset(
-    """a about above after all also an and any are as at be been before being below between both
-    but by can could did do does each few for from further had has have having he her here how
-    i if in into is it its itself just me more most my no nor not now of off on once only or
-    other our out over own same she should so some such than that the their them then there
-    these they this those through to too under until up very was we were what when where which
-    while who whom why will with would you your please""".split()
+    """
+    a about above after all also an and any are as at be been before being below between
+    both but by can could did do does each few for from further had has have having he her
+    here how i if in into is it its itself just me more most my no nor not now of off on
+    once only or other our out over own same she should so some such than that the their
+    them then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your please
+    """.split()  # noqa: SIM905 - a word list reads best as text
 )
 # Words that describe the task rather than what to look for in the documents.
 _TASK_WORDS = frozenset(
-    """review reviews reviewing return give list identify find show tell summarize summarise
-    summary provide analyze analyse analysis assess check read look top issue issues risk risks
-    concern concerns finding findings point points problem problems flag flags red key main
-    biggest important most document documents doc docs file files vault vaults contract
+    """
+    review reviews reviewing return give list identify find show tell summarize summarise
+    summary provide analyze analyse analysis assess check read look top issue issues risk
+    risks concern concerns finding findings point points problem problems flag flags red key
+    main biggest important most document documents doc docs file files vault vaults contract
     contracts agreement agreements clause clauses provision provisions answer question cite
     citing citation citations quote quotes quoting numbered brief briefly explain each every
-    first best major minor potential possible legal lawyer counsel client us our my me""".split()
+    first best major minor potential possible legal lawyer counsel client us our my me demo
+    sample example attached provided uploaded following above below raise raised spot note
+    highlight mention should need needs
+    """.split()  # noqa: SIM905 - a word list reads best as text
 )
 _AREA_TAIL = frozenset({"clause", "clauses", "provision", "provisions", "section", "sections"})
 _GENERIC_FILENAME_WORDS = frozenset(
-    "agreement contract document file final draft copy signed version executed doc pdf docx md "
-    "txt html v1 v2".split()
+    """
+    agreement contract document file final draft copy signed version executed doc pdf docx
+    md txt html v1 v2
+    """.split()  # noqa: SIM905 - a word list reads best as text
 )
 # A reviewer's first checks, searched when a review names no areas of its own.
 DEFAULT_AREAS = (
@@ -123,7 +139,11 @@ _EXPANSIONS = (
     ("compet", "compete competition restrictive covenant"),
     ("renew", "renewal renew automatically"),
 )
-_HEADING = re.compile(r"^(?:section\s+)?\d+(?:\.\d+)*\.?\s+[A-Z][A-Za-z ,;&'/()-]{2,70}$")
+# "9. Indemnity", "Section 4 Term", "## 3. Rent", "## Recitals": a line of its own.
+_HEADING = re.compile(
+    r"^(?:#{1,6}\s+\S.{1,80}|(?:[Ss]ection\s+)?\d+(?:\.\d+)*\.?\s+[A-Z][A-Za-z ,;&'/()-]{2,70})$"
+)
+_TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
 # A sentence ends after a word (not after "5." or "U.S."), or at a blank line.
 _SENTENCE_SPLIT = re.compile(r"(?<=[a-z0-9)\]\"'%]{2}[.;!?])\s+(?=[A-Z0-9(\"'])")
 
@@ -133,100 +153,24 @@ def next_turn(request: ModelRequest) -> list[dict[str, Any]]:
     if "vault.search" not in tool_names:
         return [_text(NO_DOCUMENTS)]
     prompt = _first_prompt(request)
-    turn = sum(1 for m in request.messages if m.get("role") == "assistant")
-    if turn == 0:
-        return _searches(prompt, request.system)
-    return [_text(_answer(prompt, request))]
+    state = _state(request.messages)
+    turn = sum(1 for m in request.messages if m.get("role") == "assistant") + 1
+    if not state.searched:
+        if "vault.list" in tool_names and not state.listed:
+            return [_tool_use(turn, 1, "vault.list", {})]
+        if state.documents is not None and not state.documents:
+            return [_text(EMPTY_SCOPE)]
+        return _searches(turn, plan(prompt, request.system, state.documents or []))
+    return [_text(_answer(prompt, request, state))]
 
 
-# --- Turn 1: the searches ---------------------------------------------------------------------
+# --- The conversation so far ------------------------------------------------------------------
 
 
 @dataclass
-class Plan:
-    key_terms: str
-    areas: list[str]  # areas named in the instructions, guidance or prompt
-    defaults: list[str]  # reviewer's checklist, when a review names too few areas
-    vault_ids: list[str] = field(default_factory=list)
-    object_ids: list[str] = field(default_factory=list)
-
-
-def plan(prompt: str, system: str) -> Plan:
-    words = [w for w in _words(_ID.sub(" ", prompt)) if _is_content(w)]
-    key_terms = " ".join(dict.fromkeys(words))
-    areas = focus_areas(f"{system}\n{prompt}")
-    defaults: list[str] = []
-    if _REVIEW.search(prompt) and len(areas) < wanted_count(prompt, system):
-        defaults = [a for a in DEFAULT_AREAS if a not in areas]
-    ids = _ID.finditer(prompt)
-    found = [m.group(0) for m in ids]
-    return Plan(
-        key_terms=key_terms,
-        areas=areas,
-        defaults=defaults,
-        vault_ids=[i for i in found if i.startswith("vault_")],
-        object_ids=[i for i in found if i.startswith("obj_")],
-    )
-
-
-def focus_areas(text: str) -> list[str]:
-    """The areas named after "focus on", "attention to", "especially" ..., in order."""
-    areas: list[str] = []
-    for match in _FOCUS.finditer(text):
-        for part in re.split(r",|\band\b|\bor\b|&|/|\bas well as\b", match.group(1), flags=re.I):
-            tokens = [t.strip("\"'()[]").lower() for t in part.split()]
-            tokens = [t for t in tokens if t]
-            while tokens and tokens[0] in _STOP:
-                tokens.pop(0)
-            while tokens and tokens[-1] in _AREA_TAIL:
-                tokens.pop()
-            area = " ".join(tokens)
-            if area and any(_is_content(w) for w in _words(area)) and area not in areas:
-                areas.append(area)
-    return areas[:MAX_SEARCHES]
-
-
-def wanted_count(prompt: str, system: str = "") -> int:
-    for text in (prompt, system):
-        for pattern in _TOP_N:
-            match = pattern.search(text)
-            if match:
-                raw = match.group(1).lower()
-                count = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
-                return max(1, min(count, MAX_COUNT))
-    return DEFAULT_COUNT
-
-
-def area_query(area: str) -> str:
-    words = _words(area)
-    extra = [exp for key, exp in _EXPANSIONS if any(key in w for w in words)]
-    return " ".join(dict.fromkeys([*words, *" ".join(extra[:1]).split()]))
-
-
-def _searches(prompt: str, system: str) -> list[dict[str, Any]]:
-    p = plan(prompt, system)
-    queries = [p.key_terms] if p.key_terms else []
-    queries += [area_query(a) for a in p.areas + p.defaults]
-    queries = list(dict.fromkeys(q for q in queries if q))[:MAX_SEARCHES]
-    if not queries:
-        queries = [prompt[:500] or "agreement"]
-    scope: dict[str, Any] = {}
-    if p.vault_ids:
-        scope["vaultIds"] = p.vault_ids
-    if p.object_ids:
-        scope["objectIds"] = p.object_ids
-    return [
-        {
-            "type": "tool_use",
-            "id": f"toolu_extractive_1_{i}",
-            "name": "vault.search",
-            "input": {"query": q, "topK": SEARCH_TOP_K, **scope},
-        }
-        for i, q in enumerate(queries, start=1)
-    ]
-
-
-# --- Final turn: the findings -----------------------------------------------------------------
+class Document:
+    id: str
+    filename: str
 
 
 @dataclass
@@ -242,76 +186,50 @@ class Passage:
 
 
 @dataclass
-class Finding:
-    label: str
-    quote: str
-    citation: str
-    filename: str
+class State:
+    listed: bool = False
+    documents: list[Document] | None = None  # None: not listed, or the listing failed
+    searched: list[str] = field(default_factory=list)  # the queries, in order
+    passages: list[Passage] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
-def _answer(prompt: str, request: ModelRequest) -> str:
-    searched, passages, errors = _results(request.messages)
-    p = plan(prompt, request.system)
-    count = wanted_count(prompt, request.system)
-    passages = _prefer_named_documents(prompt, passages)
-    if not passages:
-        text = NOTHING_FOUND.format(searched="; ".join(searched) or "the task's terms")
-        return text + (f"\n\nThe searches reported: {'; '.join(errors)}" if errors else "")
-    findings = choose(passages, p, count)
-    documents = sorted({f.filename for f in findings})
-    heading = (
-        f"Top {len(findings)} findings from {_join(documents)}, each quoted from the document:"
-    )
-    lines = [heading, ""]
-    for n, f in enumerate(findings, start=1):
-        lines.append(f'{n}. {f.label}: "{f.quote}" {f.citation}')
-    lines += [
-        "",
-        f"Searched for: {'; '.join(_area_label(q, p) or q for q in searched)}. Quotations are "
-        "verbatim passages found by "
-        "local/extractive, an offline retrieval model; they are not legal advice.",
-    ]
-    if errors:
-        lines.append(f"Some searches failed: {'; '.join(errors)}")
-    return "\n".join(lines)
-
-
-def _results(messages: list[dict[str, Any]]) -> tuple[list[str], list[Passage], list[str]]:
-    queries: dict[str, str] = {}
+def _state(messages: list[dict[str, Any]]) -> State:
+    calls: dict[str, tuple[str, dict[str, Any]]] = {}
+    state = State()
     for message in messages:
-        if message.get("role") != "assistant":
-            continue
-        for block in message.get("content", []):
-            if block.get("type") == "tool_use" and block.get("name") == "vault.search":
-                queries[str(block.get("id"))] = str((block.get("input") or {}).get("query", ""))
-    passages: list[Passage] = []
-    errors: list[str] = []
-    for message in messages:
-        if message.get("role") != "user":
-            continue
-        for block in message.get("content", []):
-            if block.get("type") != "tool_result" or block.get("tool_use_id") not in queries:
-                continue
-            query = queries[block["tool_use_id"]]
-            content = _content_text(block.get("content"))
-            if block.get("is_error"):
-                errors.append(content[:200])
-                continue
-            passages.extend(_parse_results(query, content))
-    return list(queries.values()), passages, errors
+        for block in message.get("content", []) if isinstance(message.get("content"), list) else []:
+            if message.get("role") == "assistant" and block.get("type") == "tool_use":
+                calls[str(block.get("id"))] = (str(block.get("name")), block.get("input") or {})
+                state.listed = state.listed or block.get("name") == "vault.list"
+                if block.get("name") == "vault.search":
+                    state.searched.append(str((block.get("input") or {}).get("query", "")))
+            elif message.get("role") == "user" and block.get("type") == "tool_result":
+                name, input = calls.get(str(block.get("tool_use_id")), ("", {}))
+                content = _content_text(block.get("content"))
+                if block.get("is_error"):
+                    state.errors.append(content[:200])
+                elif name == "vault.list":
+                    state.documents = _parse_documents(content)
+                elif name == "vault.search":
+                    state.passages.extend(_parse_results(str(input.get("query", "")), content))
+    return state
 
 
-def _content_text(content: Any) -> str:
-    if isinstance(content, list):  # a list of text blocks
-        return "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
-    return str(content or "")
+def _parse_documents(content: str) -> list[Document]:
+    data = _json(content)
+    vaults = data.get("vaults") if isinstance(data, dict) else None
+    documents = []
+    for vault in vaults if isinstance(vaults, list) else []:
+        objects = vault.get("objects") if isinstance(vault, dict) else None
+        for o in objects if isinstance(objects, list) else []:
+            if isinstance(o, dict) and o.get("status") == "completed":
+                documents.append(Document(str(o.get("id")), str(o.get("filename") or "")))
+    return documents
 
 
 def _parse_results(query: str, content: str) -> list[Passage]:
-    try:
-        data = json.loads(content)
-    except (json.JSONDecodeError, ValueError):
-        return []
+    data = _json(content)
     results = data.get("results") if isinstance(data, dict) else None
     passages = []
     for rank, r in enumerate(results if isinstance(results, list) else []):
@@ -332,59 +250,172 @@ def _parse_results(query: str, content: str) -> list[Passage]:
     return passages
 
 
-def _prefer_named_documents(prompt: str, passages: list[Passage]) -> list[Passage]:
-    """When the prompt names a document ("the NDA", "the lease"), keep only its passages."""
+# --- The searches -----------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    key_terms: str  # the prompt's own content words, less task words and document names
+    areas: list[str]  # areas named in the instructions, guidance or prompt
+    defaults: list[str]  # the reviewer's checklist, when a review names too few areas
+    vault_ids: list[str] = field(default_factory=list)
+    object_ids: list[str] = field(default_factory=list)
+
+    def queries(self) -> list[str]:
+        queries = [self.key_terms] if self.key_terms else []
+        queries += [area_query(a) for a in self.areas + self.defaults]
+        return list(dict.fromkeys(q for q in queries if q))[:MAX_SEARCHES]
+
+    def label(self, query: str) -> str | None:
+        for area in self.areas + self.defaults:
+            if area_query(area) == query:
+                return area
+        return None
+
+
+def plan(prompt: str, system: str, documents: list[Document]) -> Plan:
+    ids = [m.group(0) for m in _ID.finditer(prompt)]
     asked = set(_words(prompt))
-    named = [
-        x
-        for x in passages
-        if asked & {w for w in _words(x.filename) if w not in _GENERIC_FILENAME_WORDS}
+    named = [d for d in documents if asked & _filename_words(d.filename)]
+    named_words = set().union(*(_filename_words(d.filename) for d in named)) if named else set()
+    words = [w for w in _words(_ID.sub(" ", prompt)) if _is_content(w) and w not in named_words]
+    areas = focus_areas(f"{system}\n{prompt}")
+    count = wanted_count(prompt, system)
+    defaults: list[str] = []
+    if _REVIEW.search(prompt) and len(areas) < count:
+        defaults = [a for a in DEFAULT_AREAS if a not in areas]
+    object_ids = [i for i in ids if i.startswith("obj_")] or [d.id for d in named]
+    return Plan(
+        key_terms=" ".join(dict.fromkeys(words)),
+        areas=areas,
+        defaults=defaults,
+        vault_ids=[i for i in ids if i.startswith("vault_")],
+        object_ids=object_ids,
+    )
+
+
+def focus_areas(text: str) -> list[str]:
+    """The areas named after "focus on", "attention to", "especially" ..., in order."""
+    areas: list[str] = []
+    for match in _FOCUS.finditer(text):
+        for part in re.split(r",|\band\b|\bor\b|&|/|\bas well as\b", match.group(1), flags=re.I):
+            tokens = [t.strip("\"'()[]").lower() for t in part.split()]
+            tokens = [t for t in tokens if t]
+            while tokens and tokens[0] in _STOP:
+                tokens.pop(0)
+            while tokens and tokens[-1] in _AREA_TAIL:
+                tokens.pop()
+            area = " ".join(tokens)
+            if area and any(_is_content(w) for w in _words(area)) and area not in areas:
+                areas.append(area)
+    return areas[:MAX_SEARCHES]
+
+
+def requested_count(prompt: str, system: str = "") -> int | None:
+    """The N of "top N" (or "5 issues") in the prompt, else in the instructions."""
+    for text in (prompt, system):
+        for pattern in _TOP_N:
+            match = pattern.search(text)
+            if match:
+                raw = match.group(1).lower()
+                count = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+                return max(1, min(count, MAX_COUNT))
+    return None
+
+
+def wanted_count(prompt: str, system: str = "") -> int:
+    return requested_count(prompt, system) or DEFAULT_COUNT
+
+
+def area_query(area: str) -> str:
+    words = _words(area)
+    extra = [exp for key, exp in _EXPANSIONS if any(key in w for w in words)]
+    return " ".join(dict.fromkeys([*words, *" ".join(extra[:1]).split()]))
+
+
+def _searches(turn: int, p: Plan) -> list[dict[str, Any]]:
+    scope: dict[str, Any] = {}
+    if p.vault_ids:
+        scope["vaultIds"] = p.vault_ids
+    if p.object_ids:
+        scope["objectIds"] = p.object_ids
+    queries = p.queries() or ["agreement"]
+    return [
+        _tool_use(turn, i, "vault.search", {"query": q, "topK": SEARCH_TOP_K, **scope})
+        for i, q in enumerate(queries, start=1)
     ]
-    return named or passages
+
+
+# --- The answer -------------------------------------------------------------------------------
+
+
+@dataclass
+class Finding:
+    label: str
+    quote: str
+    citation: str
+    filename: str
+
+
+def _answer(prompt: str, request: ModelRequest, state: State) -> str:
+    p = plan(prompt, request.system, state.documents or [])
+    passages = state.passages
+    if not passages:
+        searched = "; ".join(p.label(q) or q for q in state.searched) or "the task's terms"
+        text = NOTHING_FOUND.format(searched=searched)
+        errors = f"\n\nThe searches reported: {'; '.join(state.errors)}" if state.errors else ""
+        return text + errors
+    count = wanted_count(prompt, request.system)
+    findings = choose(passages, p, count)
+    documents = _join(sorted({f.filename for f in findings}))
+    if requested_count(prompt, request.system) or _REVIEW.search(prompt):
+        heading = f"Top {len(findings)} findings from {documents}, each quoted from the document:"
+    else:
+        heading = f"The passages of {documents} that best answer this, quoted:"
+    lines = [heading, ""]
+    lines += [f'{n}. {f.label}: "{f.quote}" {f.citation}' for n, f in enumerate(findings, 1)]
+    searched = "; ".join(p.label(q) or q for q in state.searched)
+    lines += [
+        "",
+        f"Searched for: {searched}. Quotations are verbatim passages found by local/extractive, "
+        "an offline retrieval model; they are not legal advice.",
+    ]
+    if state.errors:
+        lines.append(f"Some tool calls failed: {'; '.join(state.errors)}")
+    return "\n".join(lines)
 
 
 def choose(passages: list[Passage], p: Plan, count: int) -> list[Finding]:
-    """One finding per named area in order, then the best of the rest by score; never the same
-    quotation twice."""
+    """One finding per named area in order, then the task's own terms, then the best of the
+    reviewer's checklist by score; never the same quotation twice."""
     by_query: dict[str, list[Passage]] = {}
     for x in passages:
         by_query.setdefault(x.query, []).append(x)
-    named = [area_query(a) for a in p.areas]
     findings: list[Finding] = []
     seen: set[str] = set()
 
-    def take(candidates: list[Passage], label: str | None) -> bool:
+    def take(candidates: list[Passage], label: str | None, many: bool = False) -> None:
         for x in sorted(candidates, key=lambda c: (c.rank, -c.score)):
+            if len(findings) >= count:
+                return
             finding = _finding(x, label)
             if finding is not None and finding.quote not in seen:
                 seen.add(finding.quote)
                 findings.append(finding)
-                return True
-        return False
+                if not many:
+                    return
 
-    for area, query in zip(p.areas, named, strict=True):
-        if len(findings) < count:
-            take(by_query.get(query, []), area)
-    # Then the reviewer's checklist, strongest matches first; the task's own terms last, as
-    # they mostly find the parties and the preamble.
+    for area in p.areas:
+        take(by_query.get(area_query(area), []), area)
+    take(by_query.get(p.key_terms, []), None, many=True)
     rest = sorted(
-        (q for q in by_query if q not in named and q != p.key_terms),
+        (area_query(a) for a in p.defaults if area_query(a) in by_query),
         key=lambda q: -max(x.score for x in by_query[q]),
     )
-    for query in [*rest, p.key_terms]:
-        if len(findings) < count:
-            take(by_query.get(query, []), _area_label(query, p))
-    for x in sorted(passages, key=lambda x: -x.score):
-        if len(findings) < count:
-            take([x], None)
+    for query in rest:
+        take(by_query[query], p.label(query))
+    take(sorted(passages, key=lambda x: -x.score), None, many=True)
     return findings
-
-
-def _area_label(query: str, p: Plan) -> str | None:
-    for area in p.areas + p.defaults:
-        if area_query(area) == query:
-            return area
-    return None
 
 
 def _finding(x: Passage, label: str | None) -> Finding | None:
@@ -413,7 +444,7 @@ def _finding(x: Passage, label: str | None) -> Finding | None:
 def _sentences(text: str) -> list[str]:
     """Sentences of a passage, whitespace collapsed; a heading on a line of its own is a
     sentence of its own."""
-    lines = [line.strip() for line in text.splitlines()]
+    lines = [line.strip() for line in text.splitlines() if not _TABLE_RULE.match(line.strip())]
     marked = "\n".join(f"\n\n{line}\n\n" if _HEADING.match(line) else line for line in lines)
     sentences: list[str] = []
     for block in re.split(r"\n{2,}", marked):
@@ -426,6 +457,7 @@ def _sentences(text: str) -> list[str]:
 
 
 def _heading_name(heading: str) -> str:
+    heading = heading.lstrip("#").strip()
     return re.sub(r"^(?:section\s+)?\d+(?:\.\d+)*\.?\s+", "", heading, flags=re.I).strip()
 
 
@@ -456,6 +488,33 @@ def _text(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
 
 
+def _tool_use(turn: int, index: int, name: str, input: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "tool_use",
+        "id": f"toolu_extractive_{turn}_{index}",
+        "name": name,
+        "input": input,
+    }
+
+
+def _json(content: str) -> Any:
+    try:
+        return json.loads(content)
+    except (json.JSONDecodeError, ValueError):
+        return None
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, list):  # a list of text blocks
+        return "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return str(content or "")
+
+
+def _filename_words(filename: str) -> set[str]:
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    return {w for w in _words(stem) if len(w) >= 3 and w not in _GENERIC_FILENAME_WORDS}
+
+
 def _first_prompt(request: ModelRequest) -> str:
     for message in request.messages[:1]:
         for block in message.get("content", []):
@@ -478,8 +537,16 @@ def _is_content(word: str) -> bool:
     )
 
 
+_SUFFIXES = ("ations", "ation", "ments", "ment", "ities", "ity", "ings", "ing", "ies", "ed", "s")
+
+
 def _stem(word: str) -> str:
-    # Crude, but enough to match indemnity/indemnify and govern/governing within a passage.
+    """Crude, but enough to match indemnity/indemnify, payment/pay, years/year or
+    govern/governing within a passage the search engine already found."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
     return word[:5]
 
 

@@ -1,5 +1,4 @@
-"""Vault pages: only when the vaults app is installed (`--ds=tests.vaults.settings_dev` until the
-lead adds it to INSTALLED_APPS)."""
+"""Vault pages of the staff UI."""
 
 from __future__ import annotations
 

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class VaultsConfig(AppConfig):
+    name = "vaults"
+    verbose_name = "Document vaults"
+
+    def ready(self) -> None:
+        from vaults import tools
+
+        tools.register_all()

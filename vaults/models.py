@@ -1,0 +1,124 @@
+from django.db import models
+
+from agentexec import ids
+from agentexec.tenancy.models import Organization
+
+
+class Vault(models.Model):
+    id = models.CharField(primary_key=True, max_length=40, default=ids.vault_id, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="vaults")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, null=True)
+    enable_indexing = models.BooleanField(default=True)
+    enable_graph = models.BooleanField(default=False)  # accepted for compatibility; no GraphRAG
+    metadata = models.JSONField(default=dict, blank=True)
+    # Totals are recomputed from the objects after every change (vault_totals_refresh), never
+    # incremented, so a crashed ingest cannot leave them drifting.
+    total_objects = models.PositiveIntegerField(default=0)
+    total_bytes = models.BigIntegerField(default=0)
+    total_chunks = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # GET /vault: an organization's vaults, newest first; demo_vault_create by name.
+            models.Index(fields=["organization", "-created_at"], name="vault_org_recent_idx"),
+            models.Index(fields=["organization", "name"], name="vault_org_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class ObjectStatus(models.TextChoices):
+    PENDING = "pending"  # created; bytes not uploaded yet, or uploaded and not ingested
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STORED = "stored"  # kept as a file only: no text extraction for this type
+
+
+class VaultObject(models.Model):
+    id = models.CharField(primary_key=True, max_length=40, default=ids.object_id, editable=False)
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="vault_objects")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=200)
+    path = models.CharField(max_length=1000, blank=True, null=True)  # the client's folder path
+    metadata = models.JSONField(default=dict, blank=True)
+    auto_index = models.BooleanField(default=False)
+    # The bytes, through Django's storage API (MEDIA_ROOT by default); empty until uploaded.
+    file = models.FileField(max_length=500, blank=True)
+    declared_size_bytes = models.BigIntegerField(null=True, blank=True)  # sizeBytes at upload
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=ObjectStatus.choices, default=ObjectStatus.PENDING
+    )
+    error = models.TextField(blank=True, null=True)
+    workflow_id = models.CharField(max_length=64, blank=True, null=True)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    text_length = models.PositiveIntegerField(null=True, blank=True)
+    chunk_count = models.PositiveIntegerField(null=True, blank=True)
+    ingestion_started_at = models.DateTimeField(null=True, blank=True)
+    ingestion_completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # GET /vault/:id/objects and vault.list: a vault's objects, newest first.
+            models.Index(fields=["vault", "-created_at"], name="vaultobject_vault_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.id})"
+
+    @property
+    def has_content(self) -> bool:
+        return bool(self.file)
+
+
+class ObjectText(models.Model):
+    """The extracted text of an object, kept whole (chunks overlap) for /text and vault.read.
+    page_offsets[i] is where page i+1 starts in `text`; empty for documents without pages."""
+
+    object = models.OneToOneField(
+        VaultObject, on_delete=models.CASCADE, primary_key=True, related_name="extracted"
+    )
+    text = models.TextField()
+    page_offsets = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"text of {self.object_id}"
+
+
+class Chunk(models.Model):
+    """A passage of an object's text, the unit of search. Full-text indexing lives in the
+    database: an FTS5 table kept in step by triggers on SQLite, a generated tsvector column with
+    a GIN index on PostgreSQL (both created in migration 0002). A later migration that makes
+    SQLite rebuild this table drops those triggers: it must create them again."""
+
+    object = models.ForeignKey(VaultObject, on_delete=models.CASCADE, related_name="chunks")
+    # Denormalised from object.vault: search filters chunks by vault without a join.
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="+")
+    index = models.PositiveIntegerField()
+    text = models.TextField()
+    page_start = models.PositiveIntegerField(null=True, blank=True)
+    page_end = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["object", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["object", "index"], name="chunk_object_index_uniq"),
+        ]
+        indexes = [
+            # Search narrows matches to the vaults (and objects) in scope.
+            models.Index(fields=["vault", "object"], name="chunk_vault_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_id}#{self.index}"

@@ -1,0 +1,188 @@
+"""Reads shared by the API, the agent tools, the admin and the execute validation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+
+from agentexec.errors import ApplicationError, ConflictError, NotFoundError
+from agentexec.tenancy.models import Organization
+from vaults import search
+from vaults.chunking import PAGE_SEPARATOR
+from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
+
+if TYPE_CHECKING:
+    from runs.models import Run
+
+MAX_CHUNK_RANGE = 10
+
+
+def vault_list(*, organization: Organization) -> QuerySet[Vault]:
+    return Vault.objects.filter(organization=organization)
+
+
+def vault_get(*, organization: Organization, vault_id: str) -> Vault:
+    vault = Vault.objects.filter(organization=organization, id=vault_id).first()
+    if vault is None:
+        raise NotFoundError(f"Vault {vault_id} not found.")
+    return vault
+
+
+def object_list(*, vault: Vault) -> QuerySet[VaultObject]:
+    return VaultObject.objects.filter(vault=vault)
+
+
+def object_get(*, organization: Organization, vault_id: str, object_id: str) -> VaultObject:
+    obj = (
+        VaultObject.objects.select_related("vault")
+        .filter(id=object_id, vault_id=vault_id, vault__organization=organization)
+        .first()
+    )
+    if obj is None:
+        raise NotFoundError(f"Object {object_id} not found in vault {vault_id}.")
+    return obj
+
+
+def object_text(*, obj: VaultObject) -> ObjectText:
+    """The extracted text of a completed object; 409 naming the status otherwise."""
+    text = ObjectText.objects.filter(object=obj).first()
+    if obj.status != ObjectStatus.COMPLETED or text is None:
+        raise ConflictError(
+            f"Object {obj.id} has no extracted text (ingestionStatus is {obj.status!r}); "
+            "it must be ingested successfully first."
+        )
+    return text
+
+
+def object_chunks(*, obj: VaultObject, start: int, end: int | None) -> list[Chunk]:
+    last = start if end is None else end
+    if last < start:
+        raise ApplicationError("end must not be before start.", fields={"end": ["before start"]})
+    if last - start + 1 > MAX_CHUNK_RANGE:
+        raise ApplicationError(
+            f"A range holds at most {MAX_CHUNK_RANGE} chunks.",
+            fields={"end": [f"at most {MAX_CHUNK_RANGE} chunks from start"]},
+        )
+    return list(obj.chunks.filter(index__gte=start, index__lte=last).order_by("index"))
+
+
+def page_texts(
+    text: ObjectText, *, start: int = 1, end: int | None = None
+) -> list[tuple[int, str]]:
+    """(page number, text) for pages start..end of a paged document; the whole text as page 1
+    for a document without pages."""
+    offsets = text.page_offsets or [0]
+    gap = len(PAGE_SEPARATOR)
+    bounds = [*offsets, len(text.text) + gap]
+    last = min(end or len(offsets), len(offsets))
+    return [
+        (number, text.text[bounds[number - 1] : bounds[number] - gap])
+        for number in range(max(start, 1), last + 1)
+    ]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    chunk: Chunk  # with .object selected
+    score: float
+
+
+def chunk_search(
+    *,
+    query: str,
+    vault_ids: Sequence[str],
+    object_ids: Sequence[str] | None = None,
+    top_k: int = 10,
+) -> list[SearchResult]:
+    hits = search.search_chunks(
+        query=query, vault_ids=vault_ids, object_ids=object_ids, top_k=top_k
+    )
+    chunks = Chunk.objects.select_related("object").in_bulk([h.chunk_id for h in hits])
+    return [SearchResult(chunks[h.chunk_id], h.score) for h in hits if h.chunk_id in chunks]
+
+
+# --- Scope of a run ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """What a run's vault tools may touch. object_ids None: every object in the vaults."""
+
+    organization_id: str
+    vault_ids: frozenset[str]
+    object_ids: frozenset[str] | None
+
+    def allows_vault(self, vault_id: str) -> bool:
+        return vault_id in self.vault_ids
+
+    def allows_object(self, obj: VaultObject) -> bool:
+        return obj.vault_id in self.vault_ids and (
+            self.object_ids is None or obj.id in self.object_ids
+        )
+
+
+def run_scope(*, run: Run) -> RunScope:
+    """The run's vaultIds (every vault of its organization when none), narrowed by the agent's
+    own vault ids when set and by the run's objectIds when given (then also to the vaults
+    holding them). Objects the run itself wrote stay in scope."""
+    vaults = set(
+        Vault.objects.filter(organization_id=run.organization_id).values_list("id", flat=True)
+    )
+    if run.vault_ids:
+        vaults &= set(run.vault_ids)
+    agent_vaults = set(run.agent.vault_ids or []) if run.agent_id else set()
+    if agent_vaults:
+        vaults &= agent_vaults
+    if not run.object_ids:
+        return RunScope(run.organization_id, frozenset(vaults), None)
+    written_by_run = Q(metadata__createdByRunId=run.id)  # vault.write during this run
+    objects = dict(
+        VaultObject.objects.filter(
+            Q(id__in=[*run.object_ids, *(run.output_object_ids or [])]) | written_by_run,
+            vault_id__in=vaults,
+        ).values_list("id", "vault_id")
+    )
+    if not run.vault_ids:
+        vaults = set(objects.values())
+    return RunScope(run.organization_id, frozenset(vaults), frozenset(objects))
+
+
+def run_scope_errors(
+    *, organization_id: str, vault_ids: list[str] | None, object_ids: list[str] | None
+) -> dict[str, list[str]]:
+    """Field errors for an execute's or an agent's vaultIds/objectIds: ids that do not exist in
+    the organization, and objects outside the given vaults. Empty when all is well."""
+    errors: dict[str, list[str]] = {}
+    vault_ids = list(dict.fromkeys(vault_ids or []))
+    object_ids = list(dict.fromkeys(object_ids or []))
+    if vault_ids:
+        known = set(
+            Vault.objects.filter(organization_id=organization_id, id__in=vault_ids).values_list(
+                "id", flat=True
+            )
+        )
+        unknown = [v for v in vault_ids if v not in known]
+        if unknown:
+            errors["vaultIds"] = [f"Unknown vault id(s): {_names(unknown)}."]
+    if object_ids:
+        found = dict(
+            VaultObject.objects.filter(
+                vault__organization_id=organization_id, id__in=object_ids
+            ).values_list("id", "vault_id")
+        )
+        unknown = [o for o in object_ids if o not in found]
+        if unknown:
+            errors.setdefault("objectIds", []).append(f"Unknown object id(s): {_names(unknown)}.")
+        outside = [o for o in object_ids if o in found and vault_ids and found[o] not in vault_ids]
+        if outside:
+            errors.setdefault("objectIds", []).append(
+                f"Object id(s) not in any of the given vaultIds: {_names(outside)}."
+            )
+    return errors
+
+
+def _names(ids: Iterable[str]) -> str:
+    return ", ".join(str(i) for i in ids)

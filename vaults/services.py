@@ -1,0 +1,499 @@
+"""Writes: vaults, objects (upload, bytes, ingest), and the demo vault."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import posixpath
+import secrets
+import tempfile
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from agentexec.errors import ApplicationError, ConflictError
+from agentexec.tenancy.models import Organization
+from vaults import extraction
+from vaults.chunking import Span, chunk_document
+from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
+
+log = logging.getLogger(__name__)
+
+DEMO_VAULT_NAME = "Demo: sample agreements"
+DEMO_DIR = Path(__file__).resolve().parent / "demo" / "files"
+DEMO_FILES = ("NDA.pdf", "Master-Services-Agreement.docx", "Office-Lease.md")
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "VAULT_MAX_UPLOAD_BYTES", 100 * 1024 * 1024))
+
+
+def upload_url_expires_s() -> int:
+    return int(getattr(settings, "VAULT_UPLOAD_URL_EXPIRES_S", 3600))
+
+
+def ingest_stale_s() -> int:
+    return int(getattr(settings, "VAULT_INGEST_STALE_S", 900))
+
+
+class UploadTooLarge(ApplicationError):
+    status_code = 413
+    error_type = "payload_too_large"
+
+
+# --- Vaults -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def vault_create(
+    *,
+    organization: Organization,
+    name: str,
+    description: str | None = None,
+    enable_indexing: bool = True,
+    enable_graph: bool = False,
+    metadata: dict[str, Any] | None = None,
+) -> Vault:
+    return Vault.objects.create(
+        organization=organization,
+        name=name,
+        description=description,
+        enable_indexing=enable_indexing,
+        enable_graph=enable_graph,
+        metadata=metadata or {},
+    )
+
+
+@transaction.atomic
+def vault_update(*, vault: Vault, changes: dict[str, Any]) -> Vault:
+    """changes: any of name, description, enable_graph."""
+    fields = [f for f in ("name", "description", "enable_graph") if f in changes]
+    for field in fields:
+        setattr(vault, field, changes[field])
+    if fields:
+        vault.save(update_fields=[*fields, "updated_at"])
+    return vault
+
+
+@transaction.atomic
+def vault_delete(*, vault: Vault) -> dict[str, Any]:
+    objects = VaultObject.objects.filter(vault=vault)
+    totals = objects.aggregate(
+        n=Count("id"), size=Coalesce(Sum("size_bytes"), 0), chunks=Coalesce(Sum("chunk_count"), 0)
+    )
+    names = [n for n in objects.values_list("file", flat=True) if n]
+    summary = {
+        "id": vault.id,
+        "name": vault.name,
+        "objectsDeleted": totals["n"],
+        "bytesFreed": totals["size"],
+        "vectorsDeleted": totals["chunks"],
+    }
+    vault.delete()
+    transaction.on_commit(partial(_delete_files, names))
+    return summary
+
+
+def vault_totals_refresh(*, vault_id: str) -> None:
+    totals = VaultObject.objects.filter(vault_id=vault_id).aggregate(
+        n=Count("id"), size=Coalesce(Sum("size_bytes"), 0), chunks=Coalesce(Sum("chunk_count"), 0)
+    )
+    Vault.objects.filter(id=vault_id).update(
+        total_objects=totals["n"],
+        total_bytes=totals["size"],
+        total_chunks=totals["chunks"],
+        updated_at=timezone.now(),
+    )
+
+
+# --- Objects: creation and bytes --------------------------------------------------------------
+
+
+def clean_filename(filename: str) -> str:
+    """The last path component, without control characters; never empty."""
+    base = posixpath.basename(filename.replace("\\", "/")).strip()
+    base = "".join(ch for ch in base if ch.isprintable())[:255]
+    return base if base.strip(".") else "unnamed"
+
+
+@transaction.atomic
+def object_create(
+    *,
+    vault: Vault,
+    filename: str,
+    content_type: str,
+    path: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    size_bytes: int | None = None,
+    auto_index: bool = False,
+) -> VaultObject:
+    """A new object waiting for its bytes (the first step of an upload)."""
+    if size_bytes is not None and size_bytes > max_upload_bytes():
+        raise ApplicationError(
+            f"sizeBytes exceeds the upload limit of {max_upload_bytes()} bytes.",
+            fields={"sizeBytes": [f"at most {max_upload_bytes()}"]},
+        )
+    obj = VaultObject.objects.create(
+        vault=vault,
+        filename=clean_filename(filename),
+        content_type=content_type or extraction.guess_content_type(filename),
+        path=path or None,
+        metadata=metadata or {},
+        declared_size_bytes=size_bytes,
+        auto_index=auto_index,
+    )
+    vault_totals_refresh(vault_id=vault.id)
+    return obj
+
+
+def storage_name(obj: VaultObject) -> str:
+    """Where the bytes live; the client's filename, made safe for a file system, stays only a
+    part of it (the id is what makes it unique)."""
+    try:
+        safe = default_storage.get_valid_name(obj.filename)
+    except SuspiciousFileOperation:
+        safe = "file"
+    return f"vaults/{obj.vault_id}/{obj.id}/{safe[:200]}"
+
+
+def _spool(chunks: Iterable[bytes], limit: int) -> tuple[IO[bytes], int, str]:
+    """Copy a byte stream to a temporary file, counting and hashing; 413 past `limit`. The
+    caller closes the file."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    digest = hashlib.sha256()
+    size = 0
+    for piece in chunks:
+        size += len(piece)
+        if size > limit:
+            spool.close()
+            raise UploadTooLarge(f"The upload exceeds the limit of {limit} bytes.")
+        digest.update(piece)
+        spool.write(piece)
+    spool.seek(0)
+    return spool, size, digest.hexdigest()
+
+
+def object_content_store(*, obj: VaultObject, chunks: Iterable[bytes]) -> VaultObject:
+    """Store an object's bytes (the signed PUT, or a multipart upload). Only a pending object
+    takes bytes: a stored document is never silently replaced."""
+    if obj.status != ObjectStatus.PENDING:
+        raise ConflictError(
+            f"Object {obj.id} already has content (ingestionStatus {obj.status!r}); "
+            "upload a new object instead."
+        )
+    spool, size, sha256 = _spool(chunks, max_upload_bytes())
+    try:
+        if obj.declared_size_bytes is not None and size != obj.declared_size_bytes:
+            raise ApplicationError(
+                f"The upload is {size} bytes but sizeBytes was declared as "
+                f"{obj.declared_size_bytes}.",
+                fields={"sizeBytes": ["does not match the uploaded content"]},
+            )
+        name = default_storage.save(storage_name(obj), File(spool, name=obj.filename))
+    finally:
+        spool.close()
+    with transaction.atomic():
+        updated = VaultObject.objects.filter(id=obj.id, status=ObjectStatus.PENDING).update(
+            file=name,
+            size_bytes=size,
+            sha256=sha256,
+            uploaded_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        if not updated:
+            transaction.on_commit(partial(_delete_files, [name]))
+            raise ConflictError(f"Object {obj.id} changed while its content was uploaded.")
+        previous = obj.file.name if obj.file else None
+        if previous and previous != name:  # a second PUT before ingest replaces the first
+            transaction.on_commit(partial(_delete_files, [previous]))
+        vault_totals_refresh(vault_id=obj.vault_id)
+    obj.refresh_from_db()
+    if obj.auto_index:
+        object_ingest_start(obj=obj)
+    return obj
+
+
+def object_create_with_content(
+    *,
+    vault: Vault,
+    filename: str,
+    content: Iterable[bytes],
+    content_type: str | None = None,
+    path: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    auto_index: bool = False,
+) -> VaultObject:
+    """One-step upload (multipart, vault.write, the demo)."""
+    obj = object_create(
+        vault=vault,
+        filename=filename,
+        content_type=content_type or extraction.guess_content_type(filename),
+        path=path,
+        metadata=metadata,
+        auto_index=auto_index,
+    )
+    try:
+        return object_content_store(obj=obj, chunks=content)
+    except ApplicationError:
+        obj.delete()
+        vault_totals_refresh(vault_id=vault.id)
+        raise
+
+
+@transaction.atomic
+def object_confirm_upload(
+    *, obj: VaultObject, success: bool, size_bytes: int | None, error_message: str | None
+) -> tuple[VaultObject, bool]:
+    """The client's word on its PUT. Returns the object and whether it was already confirmed."""
+    already = bool(obj.metadata.get("uploadConfirmed"))
+    if success:
+        if not obj.has_content:
+            raise ConflictError(f"Object {obj.id} has no content yet; PUT it to the uploadUrl.")
+        if size_bytes is not None and size_bytes != obj.size_bytes:
+            raise ApplicationError(
+                f"sizeBytes {size_bytes} does not match the {obj.size_bytes} bytes received.",
+                fields={"sizeBytes": ["does not match the uploaded content"]},
+            )
+    elif obj.status == ObjectStatus.PENDING:
+        VaultObject.objects.filter(id=obj.id, status=ObjectStatus.PENDING).update(
+            status=ObjectStatus.FAILED, error=f"upload failed: {error_message or 'unknown'}"
+        )
+    obj.metadata = {**obj.metadata, "uploadConfirmed": True}
+    VaultObject.objects.filter(id=obj.id).update(metadata=obj.metadata)
+    obj.refresh_from_db()
+    return obj, already
+
+
+@transaction.atomic
+def object_update(*, obj: VaultObject, changes: dict[str, Any]) -> VaultObject:
+    """changes: any of filename, metadata (merged into the existing), path (None removes)."""
+    fields = []
+    if "filename" in changes:
+        obj.filename = clean_filename(changes["filename"])
+        fields.append("filename")
+    if "metadata" in changes:
+        obj.metadata = {**obj.metadata, **(changes["metadata"] or {})}
+        fields.append("metadata")
+    if "path" in changes:
+        obj.path = changes["path"] or None
+        fields.append("path")
+    if fields:
+        obj.save(update_fields=[*fields, "updated_at"])
+    return obj
+
+
+@transaction.atomic
+def object_delete(*, obj: VaultObject, force: bool = False) -> dict[str, Any]:
+    if obj.status == ObjectStatus.PROCESSING and not force:
+        raise ConflictError(
+            f"Object {obj.id} is being ingested; wait for it, or delete with force=true."
+        )
+    summary = {
+        "id": obj.id,
+        "filename": obj.filename,
+        "sizeBytes": obj.size_bytes,
+        "vectorsDeleted": obj.chunk_count or 0,
+    }
+    names = [obj.file.name] if obj.file and obj.file.name else []
+    vault_id = obj.vault_id
+    obj.delete()
+    vault_totals_refresh(vault_id=vault_id)
+    transaction.on_commit(partial(_delete_files, names))
+    return summary
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:  # the row is gone either way; a leftover file is only disk space
+            log.warning("could not delete stored file %s", name, exc_info=True)
+
+
+# --- Ingest -----------------------------------------------------------------------------------
+
+
+def is_extractable(obj: VaultObject) -> bool:
+    return obj.vault.enable_indexing and (
+        extraction.extractor_for(obj.content_type, obj.filename) is not None
+    )
+
+
+@transaction.atomic
+def object_ingest_start(*, obj: VaultObject) -> VaultObject:
+    """Queue text extraction, chunking and indexing (vaults.tasks.ingest_object), or end at
+    `stored` at once for types without extraction and for storage-only vaults."""
+    if not obj.has_content:
+        raise ConflictError(
+            f"Object {obj.id} has no content yet; PUT the file to its uploadUrl first."
+        )
+    now = timezone.now()
+    not_running = ~Q(status=ObjectStatus.PROCESSING) | Q(
+        ingestion_started_at__lt=now - timedelta(seconds=ingest_stale_s())
+    )
+    if not is_extractable(obj):
+        changes: dict[str, Any] = {"status": ObjectStatus.STORED, "workflow_id": None}
+    else:
+        changes = {
+            "status": ObjectStatus.PROCESSING,
+            "workflow_id": f"ingest_{secrets.token_hex(8)}",
+        }
+    updated = VaultObject.objects.filter(not_running, id=obj.id).update(
+        **changes, error=None, ingestion_started_at=now, ingestion_completed_at=None, updated_at=now
+    )
+    if not updated:
+        raise ConflictError(f"Object {obj.id} is already being ingested.")
+    obj.refresh_from_db()
+    if obj.status == ObjectStatus.PROCESSING:
+        transaction.on_commit(partial(_enqueue_ingest, obj.id, obj.workflow_id or ""))
+    return obj
+
+
+def _enqueue_ingest(object_id: str, workflow_id: str) -> None:
+    from django_q.tasks import async_task
+
+    async_task("vaults.tasks.ingest_object", object_id, task_name=workflow_id)
+
+
+def object_ingest_run(*, object_id: str) -> VaultObject | None:
+    """Extract, chunk and index one object, ending completed, stored or failed. Any failure is
+    this object's own: it is recorded on the object, never raised. Callable directly (the demo,
+    vault.write) as well as from the task."""
+    obj = VaultObject.objects.select_related("vault").filter(id=object_id).first()
+    if obj is None:
+        log.info("ingest of %s skipped: the object no longer exists", object_id)
+        return None
+    if obj.status != ObjectStatus.PROCESSING:
+        now = timezone.now()
+        VaultObject.objects.filter(id=obj.id).update(
+            status=ObjectStatus.PROCESSING,
+            error=None,
+            ingestion_started_at=now,
+            ingestion_completed_at=None,
+        )
+    try:
+        with obj.file.open("rb") as handle:
+            data = handle.read()
+        extracted = (
+            extraction.extract(data, content_type=obj.content_type, filename=obj.filename)
+            if obj.vault.enable_indexing
+            else None
+        )
+    except extraction.ExtractionError as exc:
+        return _ingest_end(obj, ObjectStatus.FAILED, error=str(exc))
+    except Exception as exc:
+        log.exception("ingest of %s failed while extracting text", obj.id)
+        return _ingest_end(
+            obj, ObjectStatus.FAILED, error=f"text extraction failed unexpectedly ({exc!r})"
+        )
+    if extracted is None:
+        return _ingest_end(obj, ObjectStatus.STORED)
+    try:
+        return _index(obj, extracted)
+    except Exception as exc:
+        log.exception("ingest of %s failed while indexing", obj.id)
+        return _ingest_end(obj, ObjectStatus.FAILED, error=f"indexing failed ({exc!r})")
+
+
+def _index(obj: VaultObject, extracted: extraction.Extracted) -> VaultObject | None:
+    text, offsets, spans = chunk_document(extracted.pages, paged=extracted.paged)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The chunks and the `completed` status commit together, so a crash that loses
+            # this commit leaves the object `processing`, to be ingested again: no need to
+            # wait for the WAL flush of megabytes of index.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        if not VaultObject.objects.select_for_update().filter(id=obj.id).exists():
+            return None  # deleted while we extracted
+        Chunk.objects.filter(object_id=obj.id).delete()
+        _insert_chunks(obj, spans)
+        ObjectText.objects.update_or_create(
+            object_id=obj.id, defaults={"text": text, "page_offsets": offsets}
+        )
+        return _ingest_end(
+            obj,
+            ObjectStatus.COMPLETED,
+            page_count=len(extracted.pages) if extracted.paged else None,
+            text_length=len(text),
+            chunk_count=len(spans),
+        )
+
+
+def _insert_chunks(obj: VaultObject, spans: list[Span]) -> None:
+    """COPY on PostgreSQL, one executemany elsewhere, rather than bulk_create: ingest
+    throughput is bound by this insert, and building a model instance per chunk doubled its
+    cost."""
+    quote = connection.ops.quote_name
+    names = ("object_id", "vault_id", "index", "text", "page_start", "page_end")
+    table, columns = quote(Chunk._meta.db_table), ", ".join(quote(c) for c in names)
+    rows = [
+        (obj.id, obj.vault_id, span.index, span.text, span.page_start, span.page_end)
+        for span in spans
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(names))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+
+
+def _ingest_end(
+    obj: VaultObject, status: ObjectStatus, *, error: str | None = None, **counts: int | None
+) -> VaultObject:
+    if status != ObjectStatus.COMPLETED:
+        counts = {"page_count": None, "text_length": None, "chunk_count": None}
+        Chunk.objects.filter(object_id=obj.id).delete()
+        ObjectText.objects.filter(object_id=obj.id).delete()
+    now = timezone.now()
+    VaultObject.objects.filter(id=obj.id).update(
+        status=status, error=error, ingestion_completed_at=now, updated_at=now, **counts
+    )
+    vault_totals_refresh(vault_id=obj.vault_id)
+    obj.refresh_from_db()
+    return obj
+
+
+# --- The quickstart's demo vault --------------------------------------------------------------
+
+
+def demo_vault_create(*, organization: Organization) -> Vault:
+    """The demo vault with the sample agreements in vaults/demo/files, ingested before this
+    returns. Idempotent: found by name, each file added and ingested once."""
+    vault = Vault.objects.filter(organization=organization, name=DEMO_VAULT_NAME).first()
+    if vault is None:
+        vault = vault_create(
+            organization=organization,
+            name=DEMO_VAULT_NAME,
+            description="Sample agreements written for agentexec: an NDA (PDF), a master "
+            "services agreement (DOCX) and an office lease (Markdown).",
+            metadata={"demo": True},
+        )
+    existing = {o.filename: o for o in VaultObject.objects.filter(vault=vault)}
+    for filename in DEMO_FILES:
+        obj = existing.get(filename)
+        if obj is None:
+            obj = object_create_with_content(
+                vault=vault,
+                filename=filename,
+                content=[(DEMO_DIR / filename).read_bytes()],
+                metadata={"demo": True},
+            )
+        if obj.status != ObjectStatus.COMPLETED:
+            object_ingest_run(object_id=obj.id)
+    vault.refresh_from_db()
+    return vault
