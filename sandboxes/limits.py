@@ -1,0 +1,117 @@
+"""Sandbox limits and stats, plus the per-process limits applied in the child before exec.
+
+Plain Python (no Django): imported by the providers and by the Django glue.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import resource
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MIB = 1 << 20
+# RLIMIT_AS fallback (no writable cgroup): address space is not RSS. A python -S interpreter
+# maps ~25 MiB of code and arenas before allocating anything and /bin/sh a few MiB, so without
+# headroom a small memory_mib would stop the runtime from booting. The limit is per process.
+AS_HEADROOM_MIB = 64
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    cpu: int = 1  # cores
+    memory_mib: int = 512
+    timeout_s: float = 300.0  # wall clock for the whole sandbox
+    workspace_mib: int = 256  # tmpfs size of /workspace
+    nproc: int = 128
+    nofile: int = 256
+    fsize_mib: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("cpu", "memory_mib", "workspace_mib", "nproc", "nofile", "fsize_mib"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"SandboxLimits.{name} must be a positive int, got {value!r}")
+        if not self.timeout_s > 0:
+            raise ValueError(f"SandboxLimits.timeout_s must be positive, got {self.timeout_s!r}")
+
+
+@dataclass
+class SandboxStats:
+    exit_code: int | None
+    boot_ms: int | None  # spawn -> first line ({"type":"ready"}) read from stdout
+    peak_memory_bytes: int | None
+    cpu_time_ms: int | None
+    oom_killed: bool  # the memory limit killed something (or the runtime reported MemoryError)
+    timed_out: bool
+
+
+RlimitPlan = list[tuple[int, int]]
+
+
+def _capped(resource_id: int, value: int) -> int:
+    """Never ask for more than the current hard limit (only root may raise it)."""
+    _soft, hard = resource.getrlimit(resource_id)
+    return value if hard == resource.RLIM_INFINITY else min(value, hard)
+
+
+def rlimit_plan(limits: SandboxLimits, *, address_space: bool) -> RlimitPlan:
+    # RLIMIT_NPROC counts every process of the real uid on the host (not just this sandbox)
+    # and is not enforced for root; the pids cgroup is the real per-sandbox limit.
+    plan = [
+        (resource.RLIMIT_NPROC, limits.nproc),
+        (resource.RLIMIT_NOFILE, limits.nofile),
+        (resource.RLIMIT_FSIZE, limits.fsize_mib * MIB),
+        (resource.RLIMIT_CORE, 0),
+    ]
+    if address_space:
+        plan.append((resource.RLIMIT_AS, (limits.memory_mib + AS_HEADROOM_MIB) * MIB))
+    return [(rid, _capped(rid, value)) for rid, value in plan]
+
+
+def describe_rlimits(plan: RlimitPlan) -> str:
+    names = {
+        resource.RLIMIT_NPROC: "NPROC",
+        resource.RLIMIT_NOFILE: "NOFILE",
+        resource.RLIMIT_FSIZE: "FSIZE",
+        resource.RLIMIT_CORE: "CORE",
+        resource.RLIMIT_AS: "AS",
+    }
+    parts = []
+    for rid, value in plan:
+        shown = (
+            f"{value >> 20} MiB" if rid in (resource.RLIMIT_FSIZE, resource.RLIMIT_AS) else value
+        )
+        parts.append(f"{names.get(rid, rid)}={shown}")
+    return "rlimits " + " ".join(parts)
+
+
+_cpu_rotation = itertools.count()
+
+
+def pick_cpus(cores: int) -> set[int]:
+    """`cores` CPUs out of the ones we may use, rotating so sandboxes spread over the host."""
+    available = sorted(os.sched_getaffinity(0))
+    n = max(1, min(cores, len(available)))
+    start = next(_cpu_rotation) % len(available)
+    return {available[(start + i) % len(available)] for i in range(n)}
+
+
+def make_preexec(join_fds: list[int], plan: RlimitPlan, cpus: set[int]) -> Callable[[], None]:
+    """The child-side setup, run between fork and exec.
+
+    Kept to a handful of plain syscalls (fork-safe even in a threaded host): join the cgroup
+    first so everything the sandbox ever spawns is accounted, then limits, then affinity.
+    Writing "0" to cgroup.procs moves the writing process itself (v1 and v2).
+    """
+
+    def preexec() -> None:
+        for fd in join_fds:
+            os.write(fd, b"0")
+        for rid, value in plan:
+            resource.setrlimit(rid, (value, value))
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
+    return preexec
