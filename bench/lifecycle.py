@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from execute_overhead import free_port, percentile  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from tests.processes import processes_with  # noqa: E402
+
 
 class Stack:
     def __init__(self, workdir: Path, database_url: str | None, q_workers: int) -> None:
@@ -121,17 +124,6 @@ class Stack:
         return self.client.get(f"/agent/v1/run/{run_id}/status").json()["status"]
 
 
-def processes_with(needle: str) -> bool:
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if needle.encode() in f.read().replace(b"\0", b" "):
-                    return True
-        except OSError:
-            continue
-    return False
-
-
 def exec_latency(stack: Stack, n: int) -> tuple[list[float], int]:
     agent = stack.agent("local/echo")
     latencies, failed = [], 0
@@ -194,7 +186,7 @@ def backlog_drain(stack: Stack, n: int) -> tuple[float, int]:
         completed: set[str] = set()
         cursor = None
         while True:
-            params = {"agentId": agent, "limit": 250}
+            params: dict[str, str | int] = {"agentId": agent, "limit": 250}
             if cursor:
                 params["cursor"] = cursor
             page = stack.client.get("/agent/v1/run", params=params).json()

@@ -10,6 +10,7 @@ import pytest
 
 from runs.models import Agent, Run, RunStep, UsageEntry
 from sandboxes.models import Sandbox
+from tests.processes import processes_with
 
 EXECUTE = "/agent/v1/execute"
 pytestmark = pytest.mark.e2e
@@ -184,19 +185,7 @@ def test_a_command_past_the_run_timeout_is_killed_and_leaves_nothing_behind(alic
     assert (
         Sandbox.objects.get(id=body["runtimeId"]).timed_out or "timeout" in body["logs"]["runner"]
     )
-    assert not _processes_with(f"sleep {marker}")
-
-
-def _processes_with(needle: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if needle.encode() in f.read().replace(b"\0", b" "):
-                    found.append(int(pid))
-        except OSError:
-            continue
-    return found
+    assert not processes_with(f"sleep {marker}")
 
 
 # -- reading runs back ---------------------------------------------------------------------

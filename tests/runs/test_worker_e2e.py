@@ -20,6 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from runs.models import Run, RunStep
 from sandboxes.models import Sandbox
+from tests.processes import processes_with
 from tests.runs.test_callbacks import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -105,18 +106,6 @@ def wait_for(predicate, timeout=30.0, interval=0.1):
 def script(*commands: str, final: str = "done") -> str:
     steps = [{"tool": "shell.exec", "input": {"command": c}} for c in commands]
     return json.dumps({"steps": steps, "final": final})
-
-
-def processes_with(needle: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if needle.encode() in f.read().replace(b"\0", b" "):
-                    found.append(int(pid))
-        except OSError:
-            continue
-    return found
 
 
 def test_the_whole_lifecycle_through_the_sdk(cluster, sdk, alice, live_server):

@@ -29,6 +29,7 @@ from sandboxes.providers import (
     kill_process_group,
     prewarm,
 )
+from tests.processes import processes_with
 
 REPO = Path(__file__).resolve().parents[2]
 HAS_BWRAP = bwrap_available()
@@ -117,18 +118,6 @@ def shell(proc: SandboxProcess, command: str, timeout: float = 15) -> dict[str, 
     done = proc.recv(timeout)
     assert done is not None and done["type"] == "tool_done", done
     return json.loads(done["content"])
-
-
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if entry.isdigit() and marker.encode() in cmdline:
-            found.append(int(entry))
-    return found
 
 
 def assert_gone(marker: str, within: float = 2.0) -> None:

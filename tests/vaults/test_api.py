@@ -153,6 +153,7 @@ def test_hostile_filenames_are_stored_safely(
 
     assert put.status_code == 200
     obj = VaultObject.objects.get(id=upload["objectId"])
+    assert obj.file.name is not None
     assert obj.file.name.startswith(f"vaults/{vault.id}/{obj.id}/") and ".." not in obj.file.name
     assert "/" not in obj.filename and obj.filename
 
