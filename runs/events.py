@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from runs.models import Run, RunEvent
 
@@ -20,10 +19,24 @@ def event_append(*, run_id: str, type: str, data: dict[str, Any]) -> RunEvent:
     """Appends an event with the run's next sequence number. The row lock taken by the counter
     update orders concurrent writers (the executor, a cancel, the reaper)."""
     with transaction.atomic():
-        Run.objects.filter(id=run_id).update(event_seq=F("event_seq") + 1)
-        sequence = Run.objects.filter(id=run_id).values_list("event_seq", flat=True).get()
+        sequence = _next_sequence(run_id)
         payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
         return RunEvent.objects.create(run_id=run_id, sequence=sequence, type=type, data=payload)
+
+
+def _next_sequence(run_id: str) -> int:
+    """Increments and reads the run's event counter in one statement (UPDATE … RETURNING, which
+    both SQLite ≥ 3.35 and PostgreSQL have)."""
+    table = connection.ops.quote_name(Run._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET event_seq = event_seq + 1 WHERE id = %s RETURNING event_seq",
+            [run_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Run.DoesNotExist(run_id)
+    return int(row[0])
 
 
 def status_event(run: Run, status: str, **extra: Any) -> RunEvent:

@@ -124,8 +124,12 @@ class RunSession:
         )
         t0 = time.monotonic()
         try:
-            provider = router.provider_for(router.route(self.run.model))
-            reply = self.wait_beating(lambda: provider.complete(request))
+            selected = router.route(self.run.model)
+            provider = router.provider_for(selected)
+            if selected.provider_name == "local":
+                reply = provider.complete(request)  # instant and offline: no thread needed
+            else:
+                reply = self.wait_beating(lambda: provider.complete(request))
         except (ModelError, ModelNotRoutable) as exc:
             self.model_error = f"model error ({self.run.model}): {exc}"
             self.note(self.model_error)

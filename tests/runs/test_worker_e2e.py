@@ -90,7 +90,10 @@ def cluster(transactional_db, worker_mode):
 
 @pytest.fixture
 def sdk(live_server, alice):
-    return casedev.Casedev(api_key=alice.raw_key, base_url=live_server.url, max_retries=0)
+    # Closed at the end: an idle keep-alive connection would pin a live-server thread and its
+    # database connection, and PostgreSQL then refuses to drop the test database.
+    with casedev.Casedev(api_key=alice.raw_key, base_url=live_server.url, max_retries=0) as client:
+        yield client
 
 
 def wait_for(predicate, timeout=30.0, interval=0.1):
