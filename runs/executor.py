@@ -326,7 +326,17 @@ def run_execute(run: Run) -> None:
     except Exception as exc:
         log.exception("run %s crashed on the host", run.id)
         ended = RunEnded(RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
-    finish(session, sandbox, proc, ended)
+    try:
+        finish(session, sandbox, proc, ended)
+    except Exception as exc:  # the run must end even if recording its end failed
+        log.exception("run %s: recording its end failed", run.id)
+        if proc is not None:
+            proc.kill()
+        services.run_fail(
+            run=run,
+            error=f"internal error while ending the run: {type(exc).__name__}",
+            expected_status=RunStatus.RUNNING,
+        )
 
 
 def finish(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from agentexec.tenancy.models import ApiKey
 from runs import callbacks
 from runs.events import event_append, status_event
 from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry, UsageKind
+
+log = logging.getLogger(__name__)
 
 DEFAULT_INSTRUCTIONS = (
     "You are a careful legal assistant working for a legal team. Use the tools you are given to "
@@ -100,6 +103,18 @@ def run_heartbeat(*, run_id: str) -> bool:
     )
 
 
+def db_safe(value: Any) -> Any:
+    """Text and JSON as every database stores them: PostgreSQL refuses NUL characters, which a
+    tool's output (say, `printf '\\0'`) may well contain."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, list):
+        return [db_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {db_safe(k): db_safe(v) for k, v in value.items()}
+    return value
+
+
 def step_record(
     *,
     run: Run,
@@ -119,10 +134,10 @@ def step_record(
             run=run,
             sequence=sequence,
             type=type,
-            content=content,
-            tool_name=tool_name,
-            tool_input=tool_input,
-            tool_output=tool_output,
+            content=db_safe(content),
+            tool_name=db_safe(tool_name),
+            tool_input=db_safe(tool_input),
+            tool_output=db_safe(tool_output),
             is_error=is_error,
             duration_ms=duration_ms,
         )
@@ -216,9 +231,10 @@ def run_finish(
     now = timezone.now()
     started = run.started_at or run.created_at
     duration_ms = max(0, int((now - started).total_seconds() * 1000))
+    output, error = db_safe(output), db_safe(error)
     common = {
-        "logs_runner": logs_runner,
-        "logs_linc": logs_linc,
+        "logs_runner": db_safe(logs_runner),
+        "logs_linc": db_safe(logs_linc),
         "output_object_ids": output_object_ids,
         "tool_calls": tool_calls,
         "runtime_state": "ended",
@@ -441,7 +457,15 @@ def run_enqueue(*, run: Run) -> Run:
 
 
 def _enqueue_execution(run_id: str) -> None:
-    task_id = async_task("runs.tasks.execute_run", run_id, q_options={"task_name": f"run:{run_id}"})
+    try:
+        task_id = async_task(
+            "runs.tasks.execute_run", run_id, q_options={"task_name": f"run:{run_id}"}
+        )
+    except Exception as exc:  # the broker is down: say so now rather than leave it queued
+        log.exception("could not queue run %s", run_id)
+        run = Run.objects.get(id=run_id)
+        run_fail(run=run, error=f"could not queue the run: {exc}", expected_status=RunStatus.QUEUED)
+        return
     Run.objects.filter(id=run_id, workflow_id="").update(workflow_id=str(task_id))
 
 

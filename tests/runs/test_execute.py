@@ -209,3 +209,11 @@ def test_a_run_of_another_organization_is_never_visible(alice, charlie):
         assert response.status_code == 404
         assert response.json()["error"]["type"] == "not_found"
         assert "hi" not in response.content.decode()
+
+
+def test_nul_characters_in_tool_output_are_stored_safely(alice):
+    body = execute(alice, prompt=shell("printf 'a\\000b'"), model="local/scripted")
+    assert body["status"] == "completed", body
+    result = RunStep.objects.get(run_id=body["runId"], type="tool_result")
+    assert "\x00" not in json.dumps(result.tool_output)
+    assert "a\ufffdb" in result.tool_output["stdout"]

@@ -183,3 +183,18 @@ def test_every_run_endpoint_checks_ownership(alice, charlie, agent, method, suff
 def test_an_unknown_run_is_not_found(alice, method, suffix):
     response = getattr(alice.client, method)(f"{RUNS}/run_nope/{suffix}", {}, format="json")
     assert response.status_code == 404
+
+
+def test_a_run_the_broker_refuses_fails_at_once(
+    alice, agent, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(services, "async_task", broken)
+    run_id = create_run(alice, agent)["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice.client.post(f"{RUNS}/{run_id}/exec")
+    assert response.status_code == 200
+    run = Run.objects.get(id=run_id)
+    assert run.status == "failed" and "broker unreachable" in run.error
