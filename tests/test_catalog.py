@@ -1,12 +1,9 @@
 """GET /agent/v1/models and GET /agent/v1/tools."""
 
-import pytest
 from rest_framework.test import APIClient
 
 import agentexec.tools.legal_research  # noqa: F401  (registers the legal-research tools)
 from tests.conftest import Member
-
-pytestmark = pytest.mark.urls("tests.llm.urls")
 
 
 def test_it_requires_an_api_key(anon: APIClient, db) -> None:

@@ -338,7 +338,6 @@ def test_citations_rejects_bad_input(token: str, payload: dict, message: str) ->
         legal_research.citations(ctx(), payload)
 
 
-@pytest.mark.urls("tests.llm.urls")
 def test_asking_for_them_without_a_token_is_a_400_naming_the_setting(
     alice: Member, settings
 ) -> None:

@@ -30,7 +30,6 @@ TIMEOUT_MS = 10_000
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.urls("tests.ui.urls"),
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",

@@ -14,8 +14,6 @@ from django.utils import timezone
 from runs import usage
 from tests.ui.factories import make_run, make_usage
 
-pytestmark = pytest.mark.urls("tests.ui.urls")
-
 MAR = {day: datetime(2025, 3, day, 12, tzinfo=UTC) for day in range(1, 32)}
 RANGE = "since=2025-03-10&until=2025-03-12"
 PERIOD = usage.Period(start=datetime(2025, 3, 10).date(), end=datetime(2025, 3, 12).date())

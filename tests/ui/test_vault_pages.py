@@ -9,7 +9,6 @@ from django.apps import apps
 from django.test import Client
 
 pytestmark = [
-    pytest.mark.urls("tests.ui.urls"),
     pytest.mark.skipif(not apps.is_installed("vaults"), reason="the vaults app is not installed"),
 ]
 

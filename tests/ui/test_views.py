@@ -14,8 +14,6 @@ from sandboxes.models import Sandbox
 from tests.factories import OrganizationFactory
 from tests.ui.factories import make_run, make_step, make_usage
 
-pytestmark = pytest.mark.urls("tests.ui.urls")
-
 
 def listed(client: Client, query: str = "") -> list[str]:
     response = client.get(f"/ui/runs/?{query}")

@@ -9,8 +9,6 @@ from runs.markdown import render_markdown
 from runs.models import Run
 from tests.ui.factories import make_run, make_step
 
-pytestmark = pytest.mark.urls("tests.ui.urls")
-
 SCRIPT = "<script>alert('pwned')</script>"
 
 

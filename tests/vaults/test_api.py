@@ -15,8 +15,6 @@ from tests.vaults.documents import make_pdf
 from vaults import signing
 from vaults.models import Chunk, ObjectStatus, Vault, VaultObject
 
-pytestmark = pytest.mark.urls("tests.vaults.urls")
-
 NDA_TEXT = (
     "1. Term. This Agreement continues for three years.\n\n"
     "2. Governing Law. This Agreement is governed by the laws of the State of New York."

@@ -11,8 +11,6 @@ from tests.conftest import Member
 from tests.vaults.conftest import AddDocument
 from vaults.models import Vault, VaultObject
 
-pytestmark = pytest.mark.urls("tests.vaults.urls")
-
 ENDPOINTS = [
     ("get", "/vault/{vault}", None),
     ("patch", "/vault/{vault}", {"name": "mine now"}),

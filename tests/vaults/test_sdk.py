@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import Member
 from tests.vaults.documents import make_pdf
 
-pytestmark = [pytest.mark.urls("tests.vaults.urls"), pytest.mark.e2e]
+pytestmark = pytest.mark.e2e
 
 PAGES = [
     "MASTER AGREEMENT\n1. Services. The provider performs the services.",
