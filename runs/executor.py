@@ -266,7 +266,7 @@ class RunSession:
     def dispatch(self, proc: SandboxProcess, sandbox: Sandbox, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
         if kind == "ready":
-            boot_ms = int((time.monotonic() - self.started) * 1000)
+            boot_ms = proc.boot_ms or 0  # spawn -> this line, as the provider measured it
             sandbox_services.sandbox_booted(sandbox=sandbox, boot_ms=boot_ms)
             self.note(f"runtime ready (pid {msg.get('pid')} in sandbox) after {boot_ms} ms")
             proc.send(self.spec(proc))

@@ -185,13 +185,18 @@ def execute_output(run: Run) -> dict[str, Any]:
         "output": run.output,
         "error": run.error,
         "logs": {"runner": run.logs_runner, "linc": run.logs_linc},
-        "usage": {
-            "model": run.model,
-            "inputTokens": run.input_tokens,
-            "outputTokens": run.output_tokens,
-            "toolCalls": run.tool_calls,
-            "durationMs": run.duration_ms,
-        },
+        "usage": usage_output(run),
+    }
+
+
+def usage_output(run: Run) -> dict[str, Any]:
+    """A run's usage totals, as execute answers them and details extends them."""
+    return {
+        "model": run.model,
+        "inputTokens": run.input_tokens,
+        "outputTokens": run.output_tokens,
+        "toolCalls": run.tool_calls,
+        "durationMs": run.duration_ms,
     }
 
 
@@ -268,11 +273,7 @@ def details_output(run: Run) -> dict[str, Any]:
         },
         "steps": steps,
         "usage": {
-            "model": run.model,
-            "inputTokens": run.input_tokens,
-            "outputTokens": run.output_tokens,
-            "toolCalls": run.tool_calls,
-            "durationMs": run.duration_ms,
+            **usage_output(run),
             "entries": entries,
             "summary": {
                 "totalInputTokens": run.input_tokens,
