@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agentexec.llm import providers, router
+from agentexec.llm import catalog, router
 from agentexec.tools import registry
 
 
@@ -14,7 +14,7 @@ class ModelsView(APIView):
     """The default model, the configured providers and which model ids route where."""
 
     def get(self, request: Request) -> Response:
-        return Response({"default": router.default_model(), **providers.describe()})
+        return Response({"default": router.default_model(), **catalog.describe()})
 
 
 class ToolsView(APIView):

@@ -13,7 +13,7 @@ from typing import Any
 
 from agentexec.llm import http
 from agentexec.llm.base import ModelError, ModelReply, ModelRequest, Usage
-from agentexec.llm.providers import ToolNames, blocks, int_field
+from agentexec.llm.wire import ToolNames, blocks, int_field
 
 # The product ids users type ("claude-sonnet-4.6", as the gateways spell them) → the API's model
 # names (docs.anthropic.com, "Models overview"). Ids not listed here keep their name, except

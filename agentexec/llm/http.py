@@ -37,10 +37,6 @@ class HttpReply:
     attempts: int
 
 
-def setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 def sleep(seconds: float) -> None:
     """The backoff wait; tests patch it to record the waits instead of sleeping."""
     time.sleep(seconds)
@@ -106,7 +102,7 @@ def retry_after(headers: httpx.Headers) -> float | None:
 
 def backoff(attempt: int) -> float:
     """Exponential backoff with full jitter on top: base * 2^(n-1) + uniform(0, base)."""
-    base = float(setting("LLM_BACKOFF_BASE_S", 0.5))
+    base = float(settings.LLM_BACKOFF_BASE_S)
     return base * (2 ** (attempt - 1)) + random.uniform(0, base)
 
 
@@ -120,8 +116,8 @@ def post_json(
     secrets: tuple[str, ...] = (),
 ) -> HttpReply:
     """POST a JSON body and return the parsed JSON reply, retrying what is worth retrying."""
-    max_attempts = max(1, int(setting("LLM_MAX_ATTEMPTS", 3)))
-    per_attempt = float(setting("LLM_TIMEOUT_S", 120))
+    max_attempts = max(1, settings.LLM_MAX_ATTEMPTS)
+    per_attempt = float(settings.LLM_TIMEOUT_S)
     last_error = ""
     for attempt in range(1, max_attempts + 1):
         remaining = deadline - time.monotonic()

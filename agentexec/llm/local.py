@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from agentexec.llm import extractive as extractive_agent
 from agentexec.llm.base import (
     ModelError,
     ModelReply,
@@ -83,8 +84,6 @@ def scripted(request: ModelRequest) -> list[dict[str, Any]]:
 
 
 def extractive(request: ModelRequest) -> list[dict[str, Any]]:
-    from agentexec.llm import extractive as extractive_agent
-
     return extractive_agent.next_turn(request)
 
 

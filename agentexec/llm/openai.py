@@ -24,7 +24,7 @@ from agentexec.llm.base import (
     estimate_tokens,
     messages_text,
 )
-from agentexec.llm.providers import ToolNames, blocks, int_field
+from agentexec.llm.wire import ToolNames, blocks, int_field
 
 STOP_REASONS = {
     "stop": "end_turn",

@@ -92,7 +92,7 @@ def _load(override: str, mtime_ns: int) -> dict[str, Price]:
 
 def load_prices() -> dict[str, Price]:
     """The built-in table, with PRICE_TABLE_PATH's entries over it (re-read when it changes)."""
-    override = str(getattr(settings, "PRICE_TABLE_PATH", "") or "")
+    override = str(settings.PRICE_TABLE_PATH)
     mtime = 0
     if override:
         try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from agentexec.llm import providers
 from agentexec.llm.base import ModelNotRoutable, ModelProvider
 from agentexec.llm.local import LOCAL_MODELS, LocalProvider
 
@@ -63,6 +64,4 @@ def default_model() -> str:
 def provider_for(selected: Route) -> ModelProvider:
     if selected.provider_name == "local":
         return LocalProvider()
-    from agentexec.llm import providers  # the HTTP providers; imported only when used
-
     return providers.build(selected.provider_name)

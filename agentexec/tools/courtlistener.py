@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
-DEFAULT_BASE_URL = "https://www.courtlistener.com/api/rest/v4"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_ERROR_CHARS = 300
 
@@ -35,11 +34,11 @@ class Reply:
 
 
 def token() -> str:
-    return str(getattr(settings, "COURTLISTENER_API_TOKEN", "") or "")
+    return str(settings.COURTLISTENER_API_TOKEN)
 
 
 def base_url() -> str:
-    return str(getattr(settings, "COURTLISTENER_BASE_URL", "") or DEFAULT_BASE_URL).rstrip("/")
+    return str(settings.COURTLISTENER_BASE_URL).rstrip("/")
 
 
 def site_url(path: str) -> str:

@@ -24,16 +24,12 @@ from types import ModuleType
 
 from django.db import connection
 
+from vaults.search import postgres, sqlite
+from vaults.search.hits import Hit
 from vaults.search.terms import query_terms
 
 METHOD = "fulltext"
 MAX_AND_TIERS = 5
-
-
-@dataclass(frozen=True)
-class Hit:
-    chunk_id: int
-    score: float  # higher is better, in (0, 1)
 
 
 @dataclass(frozen=True)
@@ -45,12 +41,8 @@ class Tier:
 
 def _backend() -> ModuleType | None:
     if connection.vendor == "sqlite":
-        from vaults.search import sqlite
-
         return sqlite
     if connection.vendor == "postgresql":
-        from vaults.search import postgres
-
         return postgres
     return None
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection
 
-from vaults.search import Hit
+from vaults.search.hits import Hit
 
 BUDGET = 1000  # rows a single ranked query may cost (ts_rank_cd reads each row's tsvector)
 CAP = 1000

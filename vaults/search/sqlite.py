@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import connection
 
-from vaults.search import Hit
+from vaults.search.hits import Hit
 
 BUDGET = 3000  # rows a single ranked query may cost (bm25 is ~2-3 µs a row)
 CAP = 3000
