@@ -44,7 +44,7 @@ def status_event(run: Run, status: str, **extra: Any) -> RunEvent:
     return event_append(run_id=run.id, type=f"run.{status}", data=data)
 
 
-def sse_format(event: RunEvent) -> str:
+def sse_format(event: RunEvent, *, retry_ms: int | None = None) -> str:
     data = json.dumps(
         {
             "sequence": event.sequence,
@@ -54,7 +54,8 @@ def sse_format(event: RunEvent) -> str:
         },
         cls=DjangoJSONEncoder,
     )
-    return f"id: {event.sequence}\nevent: {event.type}\ndata: {data}\n\n"
+    retry = f"retry: {retry_ms}\n" if retry_ms is not None else ""
+    return f"{retry}id: {event.sequence}\nevent: {event.type}\ndata: {data}\n\n"
 
 
 def sse_stream(
@@ -62,15 +63,20 @@ def sse_stream(
 ) -> Iterator[str]:
     """Replays events after `after`, then follows new ones until the terminal event. A stream
     lives at most `max_s` (the client reconnects with Last-Event-ID), so an idle watcher never
-    holds a server thread forever."""
+    holds a server thread forever.
+
+    Every frame a client sees carries JSON `data:` (SDK decoders turn any blank line into an
+    event, and keep the last event id across them): the reconnect delay rides in the first
+    event's frame, and keep-alives are a lone comment line that does not end an event."""
     started = last_sent = time.monotonic()
-    yield f"retry: {int(poll_s * 1000) * 2}\n\n"
+    retry_ms: int | None = int(poll_s * 1000) * 2
     while True:
         events = list(
             RunEvent.objects.filter(run_id=run_id, sequence__gt=after).order_by("sequence")[:500]
         )
         for event in events:
-            yield sse_format(event)
+            yield sse_format(event, retry_ms=retry_ms)
+            retry_ms = None
             after = event.sequence
             if event.type in TERMINAL_EVENTS:
                 return
@@ -78,7 +84,7 @@ def sse_stream(
         if events:
             last_sent = now
         elif now - last_sent >= keepalive_s:
-            yield ": keep-alive\n\n"
+            yield ": keep-alive\n"
             last_sent = now
         if now - started >= max_s:
             return

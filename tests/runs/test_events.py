@@ -60,7 +60,20 @@ def test_it_sends_keep_alives_and_ends_at_its_lifetime(alice, settings):
     run = RunFactory(agent=AgentFactory(organization=alice.organization))
     response = alice.client.get(f"/agent/v1/run/{run.id}/events")
     text = b"".join(response.streaming_content).decode()
-    assert ": keep-alive" in text and text.startswith("retry:")
+    # A lone comment line: a blank line after it would end an (empty) event for SDK decoders.
+    assert text.startswith(": keep-alive\n") and "\n\n" not in text
+
+
+def test_every_frame_carries_json_data_and_the_first_one_the_retry_delay(alice):
+    text = b"".join(
+        alice.client.get(f"/agent/v1/run/{seeded_run(alice).id}/events").streaming_content
+    ).decode()
+    frames = text.strip("\n").split("\n\n")
+    assert frames[0].startswith("retry: ")
+    assert sum("retry:" in frame for frame in frames) == 1
+    for frame in frames:
+        data = [line[6:] for line in frame.splitlines() if line.startswith("data: ")]
+        assert len(data) == 1 and json.loads(data[0])["sequence"]
 
 
 def test_a_bad_last_event_id_is_400(alice):

@@ -1,5 +1,9 @@
 """The official casedev 0.71.0 SDK works against this server unchanged."""
 
+import json
+import threading
+import time
+
 import casedev
 import pytest
 
@@ -30,3 +34,34 @@ def test_the_sdk_reports_a_bad_key_as_unauthorized(live_server, db):
     client = casedev.Casedev(api_key="ae_wrong", base_url=live_server.url, max_retries=0)
     with client, pytest.raises(casedev.AuthenticationError):
         client.agent.v1.execute.create(prompt="hi")
+
+
+def slow_script(seconds: int) -> str:
+    step = {"tool": "shell.exec", "input": {"command": f"sleep {seconds}"}}
+    return json.dumps({"steps": [step], "final": "slept"})
+
+
+def test_the_sdk_iterates_run_events_across_keep_alives_to_the_terminal_event(
+    live_server, alice, settings
+):
+    settings.SSE_KEEPALIVE_S = 1
+    settings.SSE_POLL_S = 0.05
+    with casedev.Casedev(api_key=alice.raw_key, base_url=live_server.url, max_retries=0) as client:
+        agent = client.agent.v1.agents.create(
+            name="Sleeper", instructions="Wait.", model="local/scripted"
+        )
+        run = client.agent.v1.run.create(agent_id=agent.id, prompt=slow_script(3))
+        # Tasks run inline in tests: exec returns when the run has ended, so it runs beside the
+        # stream, which sees the run go by over several keep-alive intervals.
+        runner = threading.Thread(target=client.agent.v1.run.exec, args=(run.id,))
+        runner.start()
+        started = time.monotonic()
+        # The SDK decodes each event's JSON data: items are dicts.
+        items = list(client.agent.v1.run.events(run.id))
+        runner.join()
+        replayed = list(client.agent.v1.run.events(run.id, last_event_id=items[1]["sequence"]))
+    assert time.monotonic() - started >= 2  # the stream lived through keep-alives
+    assert items[-1]["type"] == "run.completed"
+    assert [i["sequence"] for i in items] == list(range(1, len(items) + 1))
+    assert all(i["runId"] == run.id for i in items if i["type"].startswith("run."))
+    assert replayed == items[2:]
