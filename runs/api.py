@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from rest_framework import status
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentexec.errors import ApplicationError, ConflictError
+from agentexec.negotiation import AnyAcceptNegotiation
 from agentexec.tenancy.auth import caller
 from runs import selectors, services
 from runs.events import sse_stream
@@ -222,21 +222,11 @@ class RunWatchView(APIView):
         return Response({"ok": True, "callbackUrl": url})
 
 
-class IgnoreAcceptNegotiation(BaseContentNegotiation):
-    """The events endpoint answers SSE (or a JSON error) whatever the Accept header says."""
-
-    def select_parser(self, request, parsers):  # type: ignore[no-untyped-def]
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
-        return renderers[0], renderers[0].media_type
-
-
 class RunEventsView(APIView):
     """GET /agent/v1/run/:id/events: Server-Sent Events, replaying after Last-Event-ID."""
 
     renderer_classes = [JSONRenderer]
-    content_negotiation_class = IgnoreAcceptNegotiation
+    content_negotiation_class = AnyAcceptNegotiation
 
     def get(self, request: Request, run_id: str) -> StreamingHttpResponse:
         run = selectors.run_get_fresh(organization_id=org_id(request), run_id=run_id)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentexec.errors import ApplicationError, error_body
+from agentexec.negotiation import AnyAcceptNegotiation
 from agentexec.tenancy.models import Organization
 from vaults import extraction, search, selectors, services, signing
 from vaults.models import ObjectStatus, VaultObject
@@ -310,6 +311,8 @@ class ObjectChunksApi(APIView):
 
 
 class ObjectDownloadApi(APIView):
+    content_negotiation_class = AnyAcceptNegotiation
+
     def get(self, request: Request, vault_id: str, object_id: str) -> HttpResponseBase:
         return _file_response(_object(request, vault_id, object_id))
 

@@ -55,6 +55,15 @@ def check_the_whole_flow(client: casedev.Casedev) -> None:
     obj = client.vault.objects.retrieve(upload.object_id, id=vault.id)
     assert obj.filename == "msa.pdf" and obj.page_count == 3 and obj.size_bytes == len(pdf)
     assert httpx.get(obj.download_url, headers={"Connection": "close"}).content == pdf
+    # The SDK asks for application/octet-stream; */* and no Accept at all work too.
+    assert client.vault.objects.download(upload.object_id, id=vault.id).read() == pdf
+    for accept in ("*/*", "application/octet-stream", "application/pdf"):
+        download = client.get(
+            f"/vault/{vault.id}/objects/{upload.object_id}/download",
+            cast_to=httpx.Response,
+            options={"headers": {"Accept": accept}},
+        )
+        assert download.content == pdf
 
     text = client.vault.objects.get_text(upload.object_id, id=vault.id)
     assert "Invoices are due within thirty days." in text.text
