@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from rest_framework import status
@@ -15,8 +17,8 @@ from agentexec.negotiation import AnyAcceptNegotiation
 from agentexec.tenancy.auth import caller
 from runs import selectors, services
 from runs.events import sse_stream
-from runs.idempotency import idempotent
-from runs.models import RunStatus
+from runs.idempotency import idempotent, is_client_retry, request_digest
+from runs.models import Run, RunStatus
 from runs.serializers import (
     AgentCreateInputSerializer,
     AgentUpdateInputSerializer,
@@ -48,22 +50,40 @@ class ExecuteView(APIView):
             data=request.data, context={"organization": client.organization}
         )
         serializer.is_valid(raise_exception=True)
-        params = serializer.to_params()
-        if serializer.validated_data.get("agentRuntime"):
-            run = services.execute_legacy(api_key=client.api_key, params=params)
-            return Response(
-                {
-                    "runId": run.id,
-                    "agentId": run.agent_id,
-                    "status": "running",
-                    "provider": run.provider or None,
-                    "runtimeState": "running",
-                    "message": f"Run started. Poll /agent/v1/run/{run.id}/status for progress "
-                    f"and /agent/v1/run/{run.id}/details for the result.",
-                }
+        legacy = bool(serializer.validated_data.get("agentRuntime"))
+        digest = request_digest(request)
+        if is_client_retry(request):
+            # The SDK retries an execute whose response it gave up waiting for (its timeout is
+            # shorter than a run's): answer with the run the first attempt started.
+            earlier = selectors.run_retried_execute(
+                api_key_id=client.api_key.id, request_hash=digest
             )
-        run = services.execute(api_key=client.api_key, params=params)
-        return Response(execute_output(run))
+            if earlier is not None:
+                if not legacy:
+                    earlier = services.run_await(run=earlier)
+                return Response(self.answer(earlier, legacy=legacy))
+        params = serializer.to_params()
+        if legacy:
+            run = services.execute_legacy(
+                api_key=client.api_key, params=params, request_hash=digest
+            )
+        else:
+            run = services.execute(api_key=client.api_key, params=params, request_hash=digest)
+        return Response(self.answer(run, legacy=legacy))
+
+    @staticmethod
+    def answer(run: Run, *, legacy: bool) -> dict[str, Any]:
+        if not legacy:
+            return execute_output(run)
+        return {
+            "runId": run.id,
+            "agentId": run.agent_id,
+            "status": "running",
+            "provider": run.provider or None,
+            "runtimeState": "running",
+            "message": f"Run started. Poll /agent/v1/run/{run.id}/status for progress "
+            f"and /agent/v1/run/{run.id}/details for the result.",
+        }
 
 
 # -- agents -------------------------------------------------------------------------------

@@ -23,9 +23,17 @@ from agentexec.tenancy.auth import caller
 from runs.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+# Sent by the official SDKs on every request: 0 on the first attempt, n on its n-th retry.
+RETRY_COUNT_HEADER = "X-Stainless-Retry-Count"
 
 
-def _body_hash(request: Request) -> str:
+def is_client_retry(request: Request) -> bool:
+    count = request.headers.get(RETRY_COUNT_HEADER, "")
+    return count.isdigit() and int(count) > 0
+
+
+def request_digest(request: Request) -> str:
+    """SHA-256 of the request's canonical JSON body."""
     try:
         canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     except (TypeError, ValueError):
@@ -69,7 +77,7 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
         if len(key) > 255:
             raise ApplicationError(f"{HEADER} is longer than 255 characters")
         org_id = caller(request).organization.id
-        began = _begin(org_id, key, request.path, _body_hash(request))
+        began = _begin(org_id, key, request.path, request_digest(request))
         if isinstance(began, Response):
             return began
         try:

@@ -87,10 +87,15 @@ class Run(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     event_seq = models.PositiveIntegerField(default=0)  # the last RunEvent sequence number
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # SHA-256 of an execute's canonical JSON body: a client's automatic retry of the same
+    # execute is answered with this run instead of starting another one.
+    request_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # A retried execute finds the run its first attempt started.
+            models.Index(fields=["api_key", "request_hash", "-created_at"], name="run_retry_idx"),
             # GET /agent/v1/run and the staff run list: an org's runs, newest first.
             models.Index(fields=["organization", "-created_at"], name="run_org_recent_idx"),
             # The reaper: running/queued runs by heartbeat age.

@@ -3,9 +3,12 @@ organization; another organization's id is simply not found."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TypeVar
 
+from django.conf import settings
 from django.db.models import Model, Q, QuerySet
+from django.utils import timezone
 
 from agentexec.errors import ApplicationError, NotFoundError
 from runs.models import Agent, Run, RunStep, UsageEntry
@@ -41,6 +44,18 @@ def run_get_fresh(*, organization_id: str, run_id: str) -> Run:
     if run_reap_if_lost(run=run):
         run.refresh_from_db()
     return run
+
+
+def run_retried_execute(*, api_key_id: str, request_hash: str) -> Run | None:
+    """The run an earlier attempt of the same execute started: same API key and body, still
+    running, or ended within the last RUN_TIMEOUT_S."""
+    recent = timezone.now() - timedelta(seconds=settings.RUN_TIMEOUT_S)
+    return (
+        Run.objects.filter(api_key_id=api_key_id, request_hash=request_hash)
+        .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=recent))
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def agents_of(*, organization_id: str) -> QuerySet[Agent]:

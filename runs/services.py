@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -48,7 +49,9 @@ class RunParams:
 
 
 @transaction.atomic
-def run_create_ephemeral(*, api_key: ApiKey, params: RunParams, status: str) -> Run:
+def run_create_ephemeral(
+    *, api_key: ApiKey, params: RunParams, status: str, request_hash: str = ""
+) -> Run:
     """An ephemeral agent and its run, in one transaction (execute)."""
     model = params.model or router.default_model()
     agent = Agent.objects.create(
@@ -81,16 +84,19 @@ def run_create_ephemeral(*, api_key: ApiKey, params: RunParams, status: str) -> 
         sandbox_memory_mib=params.sandbox_memory_mib or settings.SANDBOX_MEMORY_MIB_DEFAULT,
         started_at=now if status == RunStatus.RUNNING else None,
         heartbeat_at=now if status == RunStatus.RUNNING else None,
+        request_hash=request_hash,
     )
     status_event(run, status)
     return run
 
 
-def execute(*, api_key: ApiKey, params: RunParams) -> Run:
+def execute(*, api_key: ApiKey, params: RunParams, request_hash: str = "") -> Run:
     """POST /agent/v1/execute: create the run and execute it in this thread."""
     from runs.executor import run_execute
 
-    run = run_create_ephemeral(api_key=api_key, params=params, status=RunStatus.RUNNING)
+    run = run_create_ephemeral(
+        api_key=api_key, params=params, status=RunStatus.RUNNING, request_hash=request_hash
+    )
     run_execute(run)
     run.refresh_from_db()
     return run
@@ -564,7 +570,21 @@ def runs_reap() -> int:
     return reaped
 
 
-def execute_legacy(*, api_key: ApiKey, params: RunParams) -> Run:
+def execute_legacy(*, api_key: ApiKey, params: RunParams, request_hash: str = "") -> Run:
     """execute with agentRuntime: the ephemeral agent and run, queued on the worker."""
-    run = run_create_ephemeral(api_key=api_key, params=params, status=RunStatus.QUEUED)
+    run = run_create_ephemeral(
+        api_key=api_key, params=params, status=RunStatus.QUEUED, request_hash=request_hash
+    )
     return run_enqueue(run=run)
+
+
+def run_await(*, run: Run, poll_s: float = 0.25) -> Run:
+    """Waits for a run started by another request to end (a retried execute answers with it),
+    at most until the run's own timeout has passed; reaps it if its executor is gone."""
+    deadline = run.created_at + timedelta(seconds=settings.RUN_TIMEOUT_S + 30)
+    while not run.is_terminal and timezone.now() < deadline:
+        time.sleep(poll_s)
+        run.refresh_from_db()
+        if run_reap_if_lost(run=run):
+            run.refresh_from_db()
+    return run

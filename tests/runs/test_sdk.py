@@ -65,3 +65,27 @@ def test_the_sdk_iterates_run_events_across_keep_alives_to_the_terminal_event(
     assert [i["sequence"] for i in items] == list(range(1, len(items) + 1))
     assert all(i["runId"] == run.id for i in items if i["type"].startswith("run."))
     assert replayed == items[2:]
+
+
+def test_an_sdk_retry_after_a_client_timeout_answers_the_first_run_instead_of_a_second(
+    live_server, alice
+):
+    from runs.models import Run
+
+    with casedev.Casedev(
+        api_key=alice.raw_key, base_url=live_server.url, timeout=1.5, max_retries=2
+    ) as client:
+        result = client.agent.v1.execute.create(prompt=slow_script(3), model="local/scripted")
+    assert result.to_dict()["status"] == "completed"
+    assert Run.objects.filter(organization=alice.organization).count() == 1
+    assert result.run_id == Run.objects.get().id
+
+
+def test_a_first_attempt_with_the_same_body_starts_a_new_run(live_server, alice):
+    from runs.models import Run
+
+    with casedev.Casedev(api_key=alice.raw_key, base_url=live_server.url) as client:
+        first = client.agent.v1.execute.create(prompt="same", model="local/echo")
+        second = client.agent.v1.execute.create(prompt="same", model="local/echo")
+    assert first.run_id != second.run_id
+    assert Run.objects.filter(organization=alice.organization).count() == 2
