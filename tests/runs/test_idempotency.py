@@ -1,5 +1,6 @@
 import pytest
 
+from runs.idempotency import request_digest
 from runs.models import Agent, IdempotencyRecord, Run
 
 EXECUTE = "/agent/v1/execute"
@@ -32,12 +33,11 @@ def test_the_same_key_while_in_flight_is_409(alice):
         organization=alice.organization, key="k-3", path=EXECUTE, request_hash="x" * 64
     )
     record = IdempotencyRecord.objects.get(key="k-3")
-    from runs.idempotency import _body_hash  # the same body as the request below
 
-    class Fake:
+    class Fake:  # the same body as the request below
         data = {"prompt": "hi"}
 
-    record.request_hash = _body_hash(Fake())  # type: ignore[arg-type]
+    record.request_hash = request_digest(Fake())  # type: ignore[arg-type]
     record.save()
     response = post(alice, EXECUTE, {"prompt": "hi"}, "k-3")
     assert response.status_code == 409
