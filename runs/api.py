@@ -224,7 +224,9 @@ class RunCancelView(APIView):
     def post(self, request: Request, run_id: str) -> Response:
         run = selectors.run_get(organization_id=org_id(request), run_id=run_id)
         if services.run_cancel(run=run):
-            return Response({"id": run.id, "status": RunStatus.CANCELLED})
+            return Response(
+                {"id": run.id, "status": RunStatus.CANCELLED, "message": "Run cancelled."}
+            )
         return Response(
             {"id": run.id, "status": run.status, "message": f"Run already {run.status}."}
         )

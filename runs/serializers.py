@@ -257,13 +257,20 @@ def details_output(run: Run) -> dict[str, Any]:
         "runtimeId": run.runtime_id or None,
         "runtimeState": run.runtime_state or None,
         "workflowId": run.workflow_id or None,
+        "modalSandboxId": None,
         "error": run.error,
         "createdAt": run.created_at,
         "startedAt": run.started_at,
         "completedAt": run.completed_at,
         "result": {
             "output": run.output,
-            "logs": {"runner": run.logs_runner, "linc": run.logs_linc},
+            # `runtime` is what the SDK reads; `linc` names the same log after our runtime.
+            "logs": {
+                "runner": run.logs_runner,
+                "runtime": run.logs_linc,
+                "linc": run.logs_linc,
+                "opencode": None,
+            },
             "finalResponse": {
                 "summary": final.get("summary"),
                 "issues": final.get("issues", []),

@@ -89,3 +89,45 @@ def test_a_first_attempt_with_the_same_body_starts_a_new_run(live_server, alice)
         second = client.agent.v1.execute.create(prompt="same", model="local/echo")
     assert first.run_id != second.run_id
     assert Run.objects.filter(organization=alice.organization).count() == 2
+
+
+def missing_fields(model, path="") -> list[str]:
+    """Every field the SDK type declares that the response left out, recursively."""
+    from pydantic import BaseModel
+
+    missing = [
+        f"{path}{name}" for name in type(model).model_fields if name not in model.model_fields_set
+    ]
+    for name in model.model_fields_set:
+        value = getattr(model, name)
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(item, BaseModel):
+                missing += missing_fields(item, f"{path}{name}[{i}].")
+    return missing
+
+
+def test_run_responses_carry_every_field_the_sdk_types_declare(live_server, alice):
+    script = json.dumps(
+        {"steps": [{"tool": "shell.exec", "input": {"command": "echo hi"}}], "final": "done"}
+    )
+    with casedev.Casedev(api_key=alice.raw_key, base_url=live_server.url) as client:
+        agent = client.agent.v1.agents.create(
+            name="Typed", instructions="Do.", model="local/scripted"
+        )
+        created = client.agent.v1.run.create(agent_id=agent.id, prompt=script)
+        client.agent.v1.run.exec(created.id)
+        details = client.agent.v1.run.get_details(created.id)
+        status = client.agent.v1.run.get_status(created.id)
+        listed = client.agent.v1.run.list()
+        cancelled = client.agent.v1.run.cancel(created.id)
+        second = client.agent.v1.run.create(agent_id=agent.id, prompt=script)
+        cancelled_now = client.agent.v1.run.cancel(second.id)
+        retrieved = client.agent.v1.agents.retrieve(agent.id)
+    assert missing_fields(details) == []
+    assert details.result.logs.runtime and details.result.logs.runner
+    assert details.result.logs.opencode is None
+    assert missing_fields(status) == [] and missing_fields(created) == []
+    assert missing_fields(listed) == []
+    assert missing_fields(cancelled) == [] and cancelled.message
+    assert cancelled_now.status == "cancelled" and cancelled_now.message
+    assert missing_fields(retrieved) == []
