@@ -34,6 +34,10 @@ DEMO_PROMPT = (
 DEMO_GUIDANCE = "Focus on term, confidentiality, indemnity, liability and non-solicitation."
 
 
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = (
         "Set up a demo organization, serve the API and UI with one worker beside it, and "
@@ -48,6 +52,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # SIGTERM unwinds like Ctrl-C, so the finally below stops the server and the worker.
+        signal.signal(signal.SIGTERM, _raise_interrupt)
         host, port = options["host"], options["port"]
         self.say("Migrating the database…")
         call_command("migrate", interactive=False, verbosity=0)
@@ -60,6 +66,16 @@ class Command(BaseCommand):
         try:
             self.wait_for(host, port, processes)
             self.demo_execute(base_url, raw_key, vault_id)
+            if options["no_serve"]:
+                self.stop(processes)
+                self.say(
+                    "\nThe server and the worker have stopped. Start them again with\n"
+                    "  python manage.py runserver & python manage.py qcluster\n"
+                    f"API key (shown once): {raw_key}\n"
+                    f"Staff user {STAFF_USER!r}: set its password with "
+                    f"`python manage.py changepassword {STAFF_USER}`."
+                )
+                return
             self.say(
                 "\nTry it yourself:\n"
                 f"  curl -s {base_url}/agent/v1/execute -H 'Authorization: Bearer {raw_key}' "
@@ -69,10 +85,10 @@ class Command(BaseCommand):
                 f"(user {STAFF_USER!r}, password {password!r})\n"
                 f"API key (shown once): {raw_key}"
             )
-            if options["no_serve"]:
-                return
             self.say("\nServing until Ctrl-C.")
             self.wait_forever(processes)
+        except KeyboardInterrupt:
+            self.say("\nStopping.")
         finally:
             self.stop(processes)
 
@@ -138,11 +154,8 @@ class Command(BaseCommand):
             raise CommandError("the demo execute did not complete; see the response above")
 
     def wait_forever(self, processes: list[subprocess.Popen[bytes]]) -> None:
-        try:
-            while all(p.poll() is None for p in processes):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            self.say("\nStopping.")
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
 
     def stop(self, processes: list[subprocess.Popen[bytes]]) -> None:
         for process in processes:
