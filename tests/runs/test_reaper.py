@@ -1,9 +1,11 @@
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
-from django_q.models import Task
+from django_q.conf import Conf
+from django_q.models import OrmQ, Task
 
-from runs import services
+from runs import services, tasks
 from runs.models import Run
 from tests.factories import AgentFactory, RunFactory
 
@@ -32,18 +34,66 @@ def test_reading_a_lost_run_fails_it_at_once(alice, settings):
     assert status["status"] == "failed"
 
 
-def test_it_fails_a_queued_run_whose_task_ended_without_it(alice):
-    run = RunFactory(
+def handed_over_run(alice, seconds_ago, **fields):
+    at = timezone.now() - timedelta(seconds=seconds_ago)
+    return RunFactory(
         agent=AgentFactory(organization=alice.organization),
-        enqueued_at=timezone.now(), workflow_id="task-1",
+        enqueued_at=at, dispatched_at=at, dispatch_count=1, **fields,
     )  # fmt: skip
+
+
+@pytest.fixture
+def dispatched(monkeypatch):
+    """The tasks queued on the broker, by run id (instead of running them inline)."""
+    queued: list[str] = []
+    monkeypatch.setattr(services, "async_task", lambda func, run_id, **kw: queued.append(run_id))
+    return queued
+
+
+def test_it_hands_a_run_over_again_when_its_task_was_lost(alice, settings, dispatched):
+    settings.RUN_HEARTBEAT_TIMEOUT_S = 30
+    lost, fresh = handed_over_run(alice, 31), handed_over_run(alice, 5)
+    assert services.runs_reap() == 1
+    assert dispatched == [lost.id]
+    lost.refresh_from_db()
+    assert lost.status == "queued" and lost.dispatch_count == 2
+    assert (timezone.now() - lost.dispatched_at).total_seconds() < 5
+    assert services.runs_reap() == 0  # one new task per window, not one per sweep
+    assert dispatched == [lost.id]
+    fresh.refresh_from_db()
+    assert fresh.dispatch_count == 1
+
+
+def test_a_task_that_ended_without_starting_its_run_gets_a_successor(alice, settings, dispatched):
+    settings.RUN_HEARTBEAT_TIMEOUT_S = 30
+    run = handed_over_run(alice, 31, workflow_id="task-1")
     Task.objects.create(
         id="task-1", name="x", func="runs.tasks.execute_run", started=timezone.now(),
         stopped=timezone.now(), success=False,
     )  # fmt: skip
     assert services.runs_reap() == 1
     run.refresh_from_db()
-    assert run.status == "failed" and run.error.startswith("task lost")
+    assert run.status == "queued" and dispatched == [run.id]
+
+
+def test_it_does_not_add_tasks_while_the_broker_has_a_backlog(alice, settings, dispatched):
+    settings.RUN_HEARTBEAT_TIMEOUT_S = 30
+    run = handed_over_run(alice, 300)
+    waiting = OrmQ.objects.create(
+        key=Conf.CLUSTER_NAME, payload="a task nobody has taken yet", lock=timezone.now()
+    )
+    assert services.runs_reap() == 0
+    run.refresh_from_db()
+    assert run.status == "queued" and run.dispatch_count == 1 and dispatched == []
+    waiting.delete()
+    assert services.runs_reap() == 1 and dispatched == [run.id]
+
+
+def test_a_redispatched_copy_of_a_started_run_does_nothing(alice):
+    run = handed_over_run(alice, 0, status="running", heartbeat_at=timezone.now())
+    assert tasks.execute_run(run.id) == "skipped"
+    run.refresh_from_db()
+    assert run.status == "running" and not run.steps.exists()
 
 
 def test_it_leaves_queued_runs_that_were_never_handed_over(alice, settings):
