@@ -470,8 +470,8 @@ class RunNotQueued(Exception):
 #   (kill -9, host lost) takes the tasks it had fetched with it. django-q2 re-delivers them
 #   only after its `retry` window (ORM broker; minutes, since it must exceed the run timeout)
 #   or never (Redis). So the reaper, not the broker, re-dispatches: a run still queued
-#   RUN_HEARTBEAT_TIMEOUT_S after its last dispatch gets a new task, once the broker's own
-#   queue is empty (see runs_reap).
+#   RUN_HEARTBEAT_TIMEOUT_S after its last dispatch gets a new task, unless its task may
+#   still be waiting in the broker's queue (see _redispatch_stale).
 # - Over the organization's concurrency limit the claim leaves the run queued with no task
 #   (`dispatched_at` null): it waits for a slot, and the end of any run of the organization
 #   (or, failing that, the reaper) dispatches the oldest waiting runs.
@@ -641,33 +641,52 @@ def runs_reap() -> int:
     return done
 
 
+# How much later than `dispatched_at` the broker may record the task it queued (the task is
+# queued right after the run's row is updated).
+DISPATCH_SLACK = timedelta(seconds=5)
+
+
 def _redispatch_stale(stale: Any) -> int:
     """Runs whose last task was queued more than a heartbeat window ago and still have not
-    started. Their task may have died with its cluster, or may still wait in a live cluster's
-    hands behind longer runs; the run cannot tell which, so it gets a new task, and whichever
-    task comes first runs it (the claim makes the other one a no-op).
-
-    Only while the broker's queue is empty: a backlog means every worker is busy, the run's
-    task may simply be waiting in it, and a new task would only join the same line. So the
-    broker never holds more than one task per run, the extra tasks are bounded by what the
-    clusters hold, and a run waiting behind a long backlog is neither failed nor duplicated."""
+    started. If that task still waits in the broker's queue, the run is only waiting its turn
+    behind a backlog and is left alone. Otherwise the task was taken by a cluster: it died with
+    that cluster, or it waits in a live cluster's hands behind longer runs. The run cannot tell
+    which, so it gets a new task, and whichever task comes first runs it (the claim makes the
+    other a no-op). So the broker never holds more than one task per run, the extra tasks are
+    bounded by what the clusters hold, and a run waiting behind a long backlog is neither failed
+    nor duplicated."""
     from django_q.brokers import get_broker
 
-    if not stale.exists():
-        return 0
-    try:
-        backlog = get_broker().queue_size()
-    except Exception:
-        log.exception("could not read the broker's queue size; not re-dispatching")
-        return 0
-    if backlog:
-        return 0
     done = 0
+    broker = None
     for run_id, dispatched_at in stale.values_list("id", "dispatched_at"):
+        try:
+            broker = broker or get_broker()
+            if _task_may_be_waiting(broker, dispatched_at):
+                continue
+        except Exception:
+            log.exception("could not read the broker's queue; not re-dispatching")
+            return done
         if _redispatch(run_id, dispatched_at=dispatched_at):
             log.warning("run %s was not started by its worker task; dispatched it again", run_id)
             done += 1
     return done
+
+
+def _task_may_be_waiting(broker: Any, dispatched_at: Any) -> bool:
+    """Whether a task queued at `dispatched_at` may still wait, untaken, in the broker's queue.
+    The database broker says exactly: an untaken task's `lock` is the time it was queued (a
+    cluster that takes it moves `lock` past its retry window), so any untaken task queued
+    before `dispatched_at` + DISPATCH_SLACK may be this one. Redis keeps no times: any
+    untaken task may be it."""
+    from django_q.brokers.orm import ORM
+
+    if isinstance(broker, ORM):
+        queued_by = min(timezone.now(), dispatched_at + DISPATCH_SLACK)
+        return bool(
+            broker.get_connection().filter(key=broker.list_key, lock__lte=queued_by).exists()
+        )
+    return bool(broker.queue_size())
 
 
 def execute_legacy(*, api_key: ApiKey, params: RunParams) -> Run:

@@ -5,7 +5,6 @@ import logging
 import os
 import random
 import threading
-import time
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from runs.executor import run_execute
 
 log = logging.getLogger(__name__)
 _reaper_pid: int | None = None  # the process whose reaper thread is running
+reaper_stop = threading.Event()  # set only by tests
 
 
 def execute_run(run_id: str) -> str:
@@ -50,11 +50,11 @@ def start_reaper(**kwargs: Any) -> None:
 
 
 def _reaper_loop() -> None:
-    while True:
+    while not reaper_stop.is_set():
         try:
             close_old_connections()
             services.runs_reap()
         except Exception:
             log.exception("the run reaper failed; trying again at the next sweep")
         # Jitter keeps the workers of a cluster from sweeping in lockstep.
-        time.sleep(settings.RUN_REAPER_INTERVAL_S * random.uniform(0.8, 1.2))
+        reaper_stop.wait(settings.RUN_REAPER_INTERVAL_S * random.uniform(0.8, 1.2))

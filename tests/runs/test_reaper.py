@@ -1,3 +1,5 @@
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -76,16 +78,27 @@ def test_a_task_that_ended_without_starting_its_run_gets_a_successor(alice, sett
     assert run.status == "queued" and dispatched == [run.id]
 
 
-def test_it_does_not_add_tasks_while_the_broker_has_a_backlog(alice, settings, dispatched):
+def test_a_run_whose_task_still_waits_in_the_broker_is_left_in_line(alice, settings, dispatched):
     settings.RUN_HEARTBEAT_TIMEOUT_S = 30
     run = handed_over_run(alice, 300)
-    waiting = OrmQ.objects.create(
-        key=Conf.CLUSTER_NAME, payload="a task nobody has taken yet", lock=timezone.now()
+    waiting = OrmQ.objects.create(  # untaken since it was queued, as the run's own task would be
+        key=Conf.CLUSTER_NAME, payload="an older task", lock=run.dispatched_at
     )
     assert services.runs_reap() == 0
     run.refresh_from_db()
     assert run.status == "queued" and run.dispatch_count == 1 and dispatched == []
     waiting.delete()
+    assert services.runs_reap() == 1 and dispatched == [run.id]
+
+
+def test_a_backlog_of_newer_tasks_does_not_hold_back_a_lost_one(alice, settings, dispatched):
+    settings.RUN_HEARTBEAT_TIMEOUT_S = 30
+    run = handed_over_run(alice, 300)
+    for _ in range(3):
+        OrmQ.objects.create(key=Conf.CLUSTER_NAME, payload="newer work", lock=timezone.now())
+    OrmQ.objects.create(  # the lost task: taken by a cluster that died, locked for minutes
+        key=Conf.CLUSTER_NAME, payload="lost", lock=timezone.now() + timedelta(minutes=7)
+    )
     assert services.runs_reap() == 1 and dispatched == [run.id]
 
 
@@ -120,3 +133,29 @@ def test_the_scheduled_jobs_are_installed(db):
 
     funcs = set(Schedule.objects.values_list("func", flat=True))
     assert {"runs.tasks.reap_runs", "runs.tasks.deliver_callbacks"} <= funcs
+
+
+def test_a_worker_process_sweeps_at_start_and_then_every_interval(settings, monkeypatch):
+    settings.RUN_REAPER_INTERVAL_S = 0.05
+    monkeypatch.setattr(Conf, "SYNC", False)  # as in a real worker process
+    monkeypatch.setattr(tasks, "_reaper_pid", None)
+    sweeps = threading.Semaphore(0)
+    monkeypatch.setattr(services, "runs_reap", sweeps.release)
+    tasks.reaper_stop.clear()
+    try:
+        tasks.start_reaper(proc_name="Worker-1")
+        tasks.start_reaper(proc_name="Worker-1")  # once per process, however often it is told
+        assert all(sweeps.acquire(timeout=5) for _ in range(3))
+        assert [t.name for t in threading.enumerate()].count("run-reaper") == 1
+    finally:
+        tasks.reaper_stop.set()
+    deadline = time.monotonic() + 5
+    while any(t.name == "run-reaper" for t in threading.enumerate()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_no_sweeper_runs_in_processes_that_run_tasks_inline(settings, monkeypatch):
+    monkeypatch.setattr(tasks, "_reaper_pid", None)
+    tasks.start_reaper(proc_name="MainProcess")  # Conf.SYNC is on in the tests
+    assert "run-reaper" not in [t.name for t in threading.enumerate()]
