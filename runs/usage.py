@@ -164,8 +164,8 @@ class BudgetRow:
 def budgets_this_month(*, now: datetime | None = None) -> list[BudgetRow]:
     """Every organization with a budget or with usage this calendar month (UTC): two queries,
     one aggregate over this month's entries and one over the organizations."""
-    used: dict[str, dict[str, Any]] = {
-        row["organization_id"]: row
+    used: dict[str, tuple[int, int | None]] = {
+        row["organization_id"]: (row["tokens"], row["cost"])
         for row in UsageEntry.objects.filter(created_at__gte=month_start(now))
         .values("organization_id")
         .annotate(tokens=Coalesce(Sum("total_tokens"), 0), cost=Sum("cost_micros", filter=_LLM))
@@ -180,8 +180,8 @@ def budgets_this_month(*, now: datetime | None = None) -> list[BudgetRow]:
         BudgetRow(
             organization_id=org.id,
             organization_name=org.name,
-            tokens=used.get(org.id, {}).get("tokens") or 0,
-            cost_micros=used.get(org.id, {}).get("cost") or 0,
+            tokens=used.get(org.id, (0, 0))[0],
+            cost_micros=used.get(org.id, (0, 0))[1] or 0,
             token_budget=org.monthly_token_budget,
             cost_budget_micros=org.monthly_cost_budget_micros,
         )
