@@ -1,8 +1,10 @@
 """Per-organization quotas: ORG_MAX_CONCURRENT_RUNS and the monthly token and cost budgets."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from runs import quotas, services
@@ -214,3 +216,28 @@ def test_the_month_is_the_utc_calendar_month():
     assert quotas.next_month_start(datetime(2025, 12, 31, 23, 59, tzinfo=UTC)) == datetime(
         2026, 1, 1, tzinfo=UTC
     )
+
+
+def test_concurrent_claims_never_push_an_organization_over_its_limit(
+    transactional_db, alice, settings
+):
+    settings.ORG_MAX_CONCURRENT_RUNS = 2
+    agent = AgentFactory(organization=alice.organization)
+    runs = [RunFactory(agent=agent, enqueued_at=timezone.now()) for _ in range(6)]
+    start = threading.Barrier(len(runs))
+
+    def claim(run_id: str) -> None:
+        try:
+            start.wait()
+            services.run_claim(run_id=run_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(r.id,)) for r in runs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(Run.objects.filter(agent=agent).values_list("status", flat=True))
+    assert statuses == ["queued"] * 4 + ["running"] * 2
+    assert Run.objects.filter(agent=agent, status="queued", dispatched_at=None).count() == 4
