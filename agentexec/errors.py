@@ -1,6 +1,7 @@
 """One error shape for the whole API: {"error": {"type", "message", "fields"}}."""
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -44,6 +45,16 @@ class ConflictError(ApplicationError):
     error_type = "conflict"
 
 
+class TooManyRequests(ApplicationError):
+    """A quota is used up (429): the answer says which and, in Retry-After, when to try again."""
+
+    status_code: int = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, message: str, *, type: str = "quota_exceeded", retry_after_s: float) -> None:
+        super().__init__(message, error_type=type)
+        self.retry_after_s = retry_after_s
+
+
 def error_body(error_type: str, message: str, fields: dict[str, Any] | None = None) -> dict:
     return {"error": {"type": error_type, "message": message, "fields": fields or {}}}
 
@@ -82,7 +93,10 @@ _TYPES = {
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
         body = error_body(exc.error_type, exc.message, exc.fields)
-        return Response(body, status=exc.status_code)
+        answer = Response(body, status=exc.status_code)
+        if isinstance(exc, TooManyRequests):
+            answer["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return answer
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         first = next(iter(fields.items()), ("request", ["invalid"]))

@@ -170,15 +170,31 @@ SANDBOX_MEMORY_MIB_MIN = env.int("SANDBOX_MEMORY_MIB_MIN", default=64)
 SANDBOX_MEMORY_MIB_MAX = env.int("SANDBOX_MEMORY_MIB_MAX", default=8192)
 SANDBOX_WORKSPACE_MIB = env.int("SANDBOX_WORKSPACE_MIB", default=256)
 
+# --- Organization quotas ---------------------------------------------------------------------
+# Runs of one organization running at once (0: no limit). A synchronous execute over it is a
+# 429; a queued run over it waits in the queue for a slot. Monthly token and cost budgets are
+# per organization, on the Organization record (admin).
+ORG_MAX_CONCURRENT_RUNS = env.int("ORG_MAX_CONCURRENT_RUNS", default=20)
+
 # --- Worker (django-q2) ----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# How often every worker process sweeps for lost runs (runs.services.runs_reap): a running run
+# with no heartbeat for RUN_HEARTBEAT_TIMEOUT_S fails, a handed-over run that no worker took
+# within that window is handed over again. Also swept once when a worker starts.
+RUN_REAPER_INTERVAL_S = env.float("RUN_REAPER_INTERVAL_S", default=10.0)
+Q_WORKERS = env.int("Q_WORKERS", default=2)
 Q_CLUSTER: dict[str, object] = {
     "name": "agentexec",
-    "workers": env.int("Q_WORKERS", default=2),
+    "workers": Q_WORKERS,
     # A run must never be silently executed twice: one attempt, a task timeout above the run
     # timeout, and a retry window above the task timeout so the broker never re-delivers a
-    # task that is still running.
+    # task that is still running. (Runs do not depend on it: their task claims the run with a
+    # compare-and-set, so a second copy of it does nothing. Other tasks do.)
     "max_attempts": 1,
+    # The tasks a cluster takes from the broker before a worker is free for them. Kept at one
+    # per worker: a cluster that dies strands no more than that, and the reaper hands them over
+    # again.
+    "queue_limit": Q_WORKERS,
     "timeout": int(RUN_TIMEOUT_S) + 60,
     "retry": int(RUN_TIMEOUT_S) + 120,
     "ack_failures": True,

@@ -12,3 +12,9 @@ class RunsConfig(AppConfig):
         from agentexec.llm.pricing import check_price_table
 
         checks.register(check_price_table)
+
+        from django_q.signals import post_spawn
+
+        from runs.tasks import start_reaper
+
+        post_spawn.connect(start_reaper, dispatch_uid="runs.start_reaper")

@@ -84,7 +84,11 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)  # handed to the worker (exec)
+    # The last time a worker task was queued for this run; null while a handed-over run waits
+    # for a slot under its organization's concurrency limit. See runs.services.runs_reap.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatch_count = models.PositiveIntegerField(default=0)
     event_seq = models.PositiveIntegerField(default=0)  # the last RunEvent sequence number
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     # SHA-256 of an execute's canonical JSON body: a client's automatic retry of the same
@@ -101,6 +105,9 @@ class Run(models.Model):
             # The reaper: running/queued runs by heartbeat age.
             models.Index(fields=["status", "heartbeat_at"], name="run_reaper_idx"),
             models.Index(fields=["-created_at"], name="run_recent_idx"),
+            # The concurrency limit: an organization's running runs, and its runs waiting for
+            # a slot.
+            models.Index(fields=["organization", "status"], name="run_org_status_idx"),
         ]
 
     def __str__(self) -> str:
@@ -173,6 +180,8 @@ class UsageEntry(models.Model):
         indexes = [
             # The usage audit: rollups per organization / key / model over a date range.
             models.Index(fields=["created_at", "organization"], name="usage_audit_idx"),
+            # The monthly budget check: one organization's entries since the month began.
+            models.Index(fields=["organization", "created_at"], name="usage_org_month_idx"),
         ]
 
     def __str__(self) -> str:

@@ -19,7 +19,7 @@ from django_q.tasks import async_task
 from agentexec.llm import router
 from agentexec.llm.base import ModelReply
 from agentexec.tenancy.models import ApiKey
-from runs import callbacks
+from runs import callbacks, quotas
 from runs.events import event_append, status_event
 from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry, UsageKind
 
@@ -52,7 +52,13 @@ class RunParams:
 def run_create_ephemeral(
     *, api_key: ApiKey, params: RunParams, status: str, request_hash: str = ""
 ) -> Run:
-    """An ephemeral agent and its run, in one transaction (execute)."""
+    """An ephemeral agent and its run, in one transaction (execute). Over the organization's
+    monthly budget, or (for a run that starts now) its concurrency limit: a 429, and nothing
+    is created."""
+    organization = quotas.organization_lock(api_key.organization_id)
+    quotas.budget_check(organization)
+    if status == RunStatus.RUNNING:
+        quotas.concurrency_check(organization.id)
     model = params.model or router.default_model()
     agent = Agent.objects.create(
         organization_id=api_key.organization_id,
@@ -318,10 +324,22 @@ def _kill_local_sandbox(run: Run) -> None:
 
 def run_ended(*, run: Run) -> None:
     """What follows every end of a run, inside the transaction that ended it: the terminal
-    event, and the callback outbox rows (sent once the transaction commits)."""
+    event, the callback outbox rows (sent once the transaction commits), and the organization's
+    next run waiting for the slot this one frees."""
     status_event(run, run.status, error=run.error)
     if callbacks.deliveries_create(run=run):
         transaction.on_commit(_enqueue_deliveries)
+    organization_id = run.organization_id
+    transaction.on_commit(lambda: _dispatch_waiting_safely(organization_id))
+
+
+def _dispatch_waiting_safely(organization_id: str) -> None:
+    # The run has ended and committed; a failure here must not look like the run's failure.
+    # The reaper dispatches whatever this misses.
+    try:
+        runs_dispatch_waiting(organization_id=organization_id)
+    except Exception:
+        log.exception("could not dispatch the waiting runs of %s", organization_id)
 
 
 def _enqueue_deliveries() -> None:
@@ -421,6 +439,7 @@ def run_create(
     callback_url: str = "",
 ) -> Run:
     """POST /agent/v1/run: a queued run of a persistent agent, with the agent's settings."""
+    quotas.budget_check(agent.organization)
     run = Run.objects.create(
         organization_id=agent.organization_id,
         agent=agent,
@@ -446,23 +465,43 @@ class RunNotQueued(Exception):
     pass
 
 
+# How a queued run reaches a worker, and why it always does (see also runs_reap):
+#
+# - exec hands the run over (`enqueued_at`) and queues one worker task for it (`dispatched_at`,
+#   `dispatch_count`). The task claims the run with a compare-and-set queued → running under
+#   the organization's lock; a task whose claim fails (the run started elsewhere, ended, or
+#   was cancelled) does nothing. So any number of tasks for one run execute it at most once,
+#   and handing a run over again is always safe.
+# - A task can be lost: the broker gives each task to one cluster, and a cluster that dies
+#   (kill -9, host lost) takes the tasks it had fetched with it. django-q2 re-delivers them
+#   only after its `retry` window (ORM broker; minutes, since it must exceed the run timeout)
+#   or never (Redis). So the reaper, not the broker, re-dispatches: a run still queued
+#   RUN_HEARTBEAT_TIMEOUT_S after its last dispatch gets a new task, unless its task may
+#   still be waiting in the broker's queue (see _redispatch_stale).
+# - Over the organization's concurrency limit the claim leaves the run queued with no task
+#   (`dispatched_at` null): it waits for a slot, and the end of any run of the organization
+#   (or, failing that, the reaper) dispatches the oldest waiting runs.
+
+
 def run_enqueue(*, run: Run) -> Run:
     """Hands a queued run to the worker. Only once: a run already handed over (or ended) raises
-    RunNotQueued."""
+    RunNotQueued. Over the organization's monthly budget: a 429, and the run stays queued."""
+    quotas.budget_check(run.organization)
     now = timezone.now()
     with transaction.atomic():
         claimed = Run.objects.filter(id=run.id, status=RunStatus.QUEUED, enqueued_at=None).update(
-            enqueued_at=now
+            enqueued_at=now, dispatched_at=now, dispatch_count=1
         )
         if not claimed:
             run.refresh_from_db()
             raise RunNotQueued(run.status)
-        transaction.on_commit(lambda: _enqueue_execution(run.id))
+        transaction.on_commit(lambda: _dispatch(run.id))
     run.refresh_from_db()
     return run
 
 
-def _enqueue_execution(run_id: str) -> None:
+def _dispatch(run_id: str) -> None:
+    """Queues a worker task for a handed-over run."""
     try:
         task_id = async_task(
             "runs.tasks.execute_run", run_id, q_options={"task_name": f"run:{run_id}"}
@@ -475,10 +514,38 @@ def _enqueue_execution(run_id: str) -> None:
     Run.objects.filter(id=run_id, workflow_id="").update(workflow_id=str(task_id))
 
 
+def _redispatch(run_id: str, *, dispatched_at: Any) -> bool:
+    """Dispatches a handed-over run again, unless someone else did since `dispatched_at` (the
+    compare-and-set keeps concurrent reapers from queuing two tasks at once)."""
+    won = Run.objects.filter(
+        id=run_id, status=RunStatus.QUEUED, dispatched_at=dispatched_at
+    ).update(dispatched_at=timezone.now(), dispatch_count=F("dispatch_count") + 1)
+    if won:
+        _dispatch(run_id)
+    return bool(won)
+
+
 def run_claim(*, run_id: str) -> Run | None:
-    """The worker takes a queued run: queued → running, exactly once."""
+    """The worker takes a queued run: queued → running, exactly once. None when the run is not
+    queued any more, waits for a slot (the organization is at ORG_MAX_CONCURRENT_RUNS), or has
+    failed because its organization's monthly budget is used up."""
     now = timezone.now()
     with transaction.atomic():
+        organization_id = (
+            Run.objects.filter(id=run_id, status=RunStatus.QUEUED)
+            .values_list("organization_id", flat=True)
+            .first()
+        )
+        if organization_id is None:
+            return None
+        organization = quotas.organization_lock(organization_id)
+        if reason := quotas.budget_exceeded(organization):
+            run = Run.objects.get(id=run_id)
+            run_fail(run=run, error=f"not started: {reason}", expected_status=RunStatus.QUEUED)
+            return None
+        if quotas.slots_free(organization_id) == 0:
+            Run.objects.filter(id=run_id, status=RunStatus.QUEUED).update(dispatched_at=None)
+            return None
         claimed = Run.objects.filter(id=run_id, status=RunStatus.QUEUED).update(
             status=RunStatus.RUNNING, started_at=now, heartbeat_at=now
         )
@@ -487,6 +554,22 @@ def run_claim(*, run_id: str) -> Run | None:
         run = Run.objects.get(id=run_id)
         status_event(run, RunStatus.RUNNING)
     return run
+
+
+def runs_dispatch_waiting(*, organization_id: str) -> int:
+    """Dispatches the organization's oldest runs waiting for a slot, as many as are free. No
+    lock: the claim checks the limit again, and a run dispatched one too many waits again."""
+    free = quotas.slots_free(organization_id)
+    if free == 0:
+        return 0
+    waiting = Run.objects.filter(
+        organization_id=organization_id,
+        status=RunStatus.QUEUED,
+        enqueued_at__isnull=False,
+        dispatched_at=None,
+    ).order_by("enqueued_at", "id")
+    ids = list((waiting if free is None else waiting[:free]).values_list("id", flat=True))
+    return sum(_redispatch(run_id, dispatched_at=None) for run_id in ids)
 
 
 def run_watch(*, run: Run, callback_url: str) -> None:
@@ -538,36 +621,78 @@ def run_reap_if_lost(*, run: Run) -> bool:
 
 
 def runs_reap() -> int:
-    """The scheduled reaper: runs whose worker is gone, and handed-over runs whose task vanished."""
-    from django_q.models import Task
-
+    """The reaper, run by every worker process every RUN_REAPER_INTERVAL_S (and by a django-q
+    schedule every minute). It fails running runs whose heartbeat stopped, fails handed-over
+    runs not started within RUN_QUEUE_TIMEOUT_S, and hands over again the queued runs whose
+    task may be lost. Returns how many runs it failed or dispatched."""
     now = timezone.now()
-    reaped = 0
-    stale = now - timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT_S)
-    for run in Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale):
-        reaped += run_reap_if_lost(run=run)
-    queued = Run.objects.filter(status=RunStatus.QUEUED, enqueued_at__isnull=False)
-    finished_tasks = set(
-        Task.objects.filter(
-            id__in=queued.exclude(workflow_id="").values("workflow_id")
-        ).values_list("id", flat=True)
-    )
+    done = 0
+    window = timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT_S)
+    for run in Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - window):
+        done += run_reap_if_lost(run=run)
+    handed_over = Run.objects.filter(status=RunStatus.QUEUED, enqueued_at__isnull=False)
     too_old = now - timedelta(seconds=settings.RUN_QUEUE_TIMEOUT_S)
-    for run in queued:
-        if run.workflow_id in finished_tasks:
-            reaped += run_fail(
-                run=run,
-                error="task lost: its worker task ended without starting the run",
-                expected_status=RunStatus.QUEUED,
-            )
-        elif run.enqueued_at and run.enqueued_at < too_old:
-            reaped += run_fail(
-                run=run,
-                error="task lost: not started within "
-                f"RUN_QUEUE_TIMEOUT_S={settings.RUN_QUEUE_TIMEOUT_S:g}s",
-                expected_status=RunStatus.QUEUED,
-            )
-    return reaped
+    for run in handed_over.filter(enqueued_at__lt=too_old):
+        done += run_fail(
+            run=run,
+            error="task lost: not started within "
+            f"RUN_QUEUE_TIMEOUT_S={settings.RUN_QUEUE_TIMEOUT_S:g}s",
+            expected_status=RunStatus.QUEUED,
+        )
+    done += _redispatch_stale(handed_over.filter(dispatched_at__lt=now - window))
+    for organization_id in (
+        handed_over.filter(dispatched_at=None).values_list("organization_id", flat=True).distinct()
+    ):
+        done += runs_dispatch_waiting(organization_id=organization_id)
+    return done
+
+
+# How much later than `dispatched_at` the broker may record the task it queued (the task is
+# queued right after the run's row is updated).
+DISPATCH_SLACK = timedelta(seconds=5)
+
+
+def _redispatch_stale(stale: Any) -> int:
+    """Runs whose last task was queued more than a heartbeat window ago and still have not
+    started. If that task still waits in the broker's queue, the run is only waiting its turn
+    behind a backlog and is left alone. Otherwise the task was taken by a cluster: it died with
+    that cluster, or it waits in a live cluster's hands behind longer runs. The run cannot tell
+    which, so it gets a new task, and whichever task comes first runs it (the claim makes the
+    other a no-op). So the broker never holds more than one task per run, the extra tasks are
+    bounded by what the clusters hold, and a run waiting behind a long backlog is neither failed
+    nor duplicated."""
+    from django_q.brokers import get_broker
+
+    done = 0
+    broker = None
+    for run_id, dispatched_at in stale.values_list("id", "dispatched_at"):
+        try:
+            broker = broker or get_broker()
+            if _task_may_be_waiting(broker, dispatched_at):
+                continue
+        except Exception:
+            log.exception("could not read the broker's queue; not re-dispatching")
+            return done
+        if _redispatch(run_id, dispatched_at=dispatched_at):
+            log.warning("run %s was not started by its worker task; dispatched it again", run_id)
+            done += 1
+    return done
+
+
+def _task_may_be_waiting(broker: Any, dispatched_at: Any) -> bool:
+    """Whether a task queued at `dispatched_at` may still wait, untaken, in the broker's queue.
+    The database broker says exactly: an untaken task's `lock` is the time it was queued (a
+    cluster that takes it moves `lock` past its retry window), so any untaken task queued
+    before `dispatched_at` + DISPATCH_SLACK may be this one. Redis keeps no times: any
+    untaken task may be it."""
+    from django_q.brokers.orm import ORM
+
+    if isinstance(broker, ORM):
+        queued_by = min(timezone.now(), dispatched_at + DISPATCH_SLACK)
+        return bool(
+            broker.get_connection().filter(key=broker.list_key, lock__lte=queued_by).exists()
+        )
+    return bool(broker.queue_size())
 
 
 def execute_legacy(*, api_key: ApiKey, params: RunParams, request_hash: str = "") -> Run:

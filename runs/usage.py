@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,9 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from agentexec.tenancy.models import Organization
 from runs.models import UsageEntry, UsageKind
+from runs.quotas import month_start
 from runs.ui_selectors import day_start
 
 DEFAULT_DAYS = 30
@@ -94,6 +96,97 @@ def usage_by_model(*, period: Period) -> list[dict[str, Any]]:
     return _rollup(
         usage_entries_in(period=period).filter(_LLM), ("model",), ("-input_tokens", "model")
     )
+
+
+# --- Monthly budgets --------------------------------------------------------------------------
+
+
+def compact(n: int) -> str:
+    """1234 → "1.2k", 2000000 → "2M": budgets read at a glance."""
+    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "k")):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + suffix
+    return str(n)
+
+
+def _dollars(micros: int) -> str:
+    return f"${micros / 1_000_000:,.2f}"
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    """One organization's use this month against its budgets (None: no budget)."""
+
+    organization_id: str
+    organization_name: str
+    tokens: int
+    cost_micros: int
+    token_budget: int | None
+    cost_budget_micros: int | None
+
+    @staticmethod
+    def _percent(used: int, budget: int | None) -> int | None:
+        if budget is None:
+            return None
+        return 100 if budget == 0 else used * 100 // budget
+
+    @property
+    def token_percent(self) -> int | None:
+        return self._percent(self.tokens, self.token_budget)
+
+    @property
+    def cost_percent(self) -> int | None:
+        return self._percent(self.cost_micros, self.cost_budget_micros)
+
+    @property
+    def tokens_text(self) -> str:
+        if self.token_budget is None:
+            return f"{compact(self.tokens)} tokens, no budget"
+        return (
+            f"{compact(self.tokens)} / {compact(self.token_budget)} tokens, {self.token_percent}%"
+        )
+
+    @property
+    def cost_text(self) -> str:
+        if self.cost_budget_micros is None:
+            return f"{_dollars(self.cost_micros)}, no budget"
+        return (
+            f"{_dollars(self.cost_micros)} / {_dollars(self.cost_budget_micros)}, "
+            f"{self.cost_percent}%"
+        )
+
+    @property
+    def over(self) -> bool:
+        """A run of this organization would be refused now."""
+        return any(p is not None and p >= 100 for p in (self.token_percent, self.cost_percent))
+
+
+def budgets_this_month(*, now: datetime | None = None) -> list[BudgetRow]:
+    """Every organization with a budget or with usage this calendar month (UTC): two queries,
+    one aggregate over this month's entries and one over the organizations."""
+    used: dict[str, tuple[int, int | None]] = {
+        row["organization_id"]: (row["tokens"], row["cost"])
+        for row in UsageEntry.objects.filter(created_at__gte=month_start(now))
+        .values("organization_id")
+        .annotate(tokens=Coalesce(Sum("total_tokens"), 0), cost=Sum("cost_micros", filter=_LLM))
+        .order_by()
+    }
+    organizations = Organization.objects.filter(
+        Q(id__in=list(used))
+        | Q(monthly_token_budget__isnull=False)
+        | Q(monthly_cost_budget_micros__isnull=False)
+    ).order_by("name")
+    return [
+        BudgetRow(
+            organization_id=org.id,
+            organization_name=org.name,
+            tokens=used.get(org.id, (0, 0))[0],
+            cost_micros=used.get(org.id, (0, 0))[1] or 0,
+            token_budget=org.monthly_token_budget,
+            cost_budget_micros=org.monthly_cost_budget_micros,
+        )
+        for org in organizations
+    ]
 
 
 # --- CSV ------------------------------------------------------------------------------------

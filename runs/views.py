@@ -30,6 +30,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from runs import selectors, ui_selectors, usage
 from runs.models import Run, RunStatus
+from runs.quotas import month_start
 from runs.services import run_cancel
 
 RUNS_PER_PAGE = 50
@@ -234,6 +235,8 @@ def usage_audit(request: HttpRequest) -> HttpResponse:
         "by_organization": usage.usage_by_organization(period=period),
         "by_api_key": usage.usage_by_api_key(period=period),
         "by_model": usage.usage_by_model(period=period),
+        "budgets": usage.budgets_this_month(),
+        "month_start": month_start(),
         "range_query": f"since={period.start.isoformat()}&until={period.end.isoformat()}",
     }
     return render(request, "runs/usage.html", context)

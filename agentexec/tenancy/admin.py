@@ -8,7 +8,9 @@ from agentexec.tenancy.services import api_key_revoke
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "created_at"]
+    list_display = [
+        "name", "id", "monthly_token_budget", "monthly_cost_budget_micros", "created_at",
+    ]  # fmt: skip
     search_fields = ["name", "id"]
     readonly_fields = ["id", "created_at"]
 

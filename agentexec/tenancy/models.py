@@ -15,6 +15,16 @@ class Organization(models.Model):
     name = models.CharField(max_length=200, unique=True)
     # Signs run callbacks (Standard Webhooks): "whsec_" + base64 of 32 random bytes.
     webhook_secret = models.CharField(max_length=100, default=new_webhook_secret)
+    # Monthly budgets (calendar month, UTC); empty means unlimited. A run that would start once
+    # this month's usage has reached a budget is refused; a running run is never stopped.
+    monthly_token_budget = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Tokens (input + output) per calendar month, UTC."
+    )
+    monthly_cost_budget_micros = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Model cost per calendar month (UTC), in micro-dollars: 1000000 = $1.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -109,7 +109,7 @@ def test_legacy_execute_queues_and_answers_at_once(
     alice, django_capture_on_commit_callbacks, monkeypatch
 ):
     enqueued = []
-    monkeypatch.setattr(services, "_enqueue_execution", enqueued.append)
+    monkeypatch.setattr(services, "_dispatch", enqueued.append)
     with django_capture_on_commit_callbacks(execute=True):
         response = alice.client.post(
             "/agent/v1/execute",

@@ -18,8 +18,10 @@ from django.db import connection
 from django_q.conf import Conf
 from standardwebhooks.webhooks import Webhook
 
-from runs.models import Run, RunStep
+from runs import services
+from runs.models import Run, RunEvent, RunStep
 from sandboxes.models import Sandbox
+from tests.factories import AgentFactory
 from tests.processes import processes_with
 from tests.runs.test_callbacks import Receiver
 
@@ -202,3 +204,47 @@ def test_a_killed_worker_fails_its_run_and_it_never_runs_twice(cluster, sdk, set
     time.sleep(3)  # give the new worker every chance to (wrongly) run it again
     assert Sandbox.objects.filter(run_id=run.id).count() == 1
     assert RunStep.objects.filter(run_id=run.id, type="tool_call").count() == 1
+
+
+def test_runs_of_a_killed_cluster_recover_within_a_heartbeat_window_and_none_runs_twice(
+    cluster, alice, settings
+):
+    """kill -9 of every process of the cluster with ten runs handed over: after a restart,
+    the runs it was executing fail ("worker lost"), the ones it had fetched but not started
+    are handed over again, and the rest are served as usual, all within
+    RUN_HEARTBEAT_TIMEOUT_S + 60 s of the kill, and no run is executed twice."""
+    settings.RUN_HEARTBEAT_TIMEOUT_S = 5
+    env = {"RUN_HEARTBEAT_TIMEOUT_S": "5", "RUN_REAPER_INTERVAL_S": "1", "Q_WORKERS": "2"}
+    first = cluster(**env)
+    marker = f"{3 + uuid.uuid4().int % 100 / 1000:.3f}"  # sleep 3.0xx: ours alone
+    agent = AgentFactory(organization=alice.organization, model="local/scripted")
+    prompts = [script(f"sleep {marker}")] * 4 + [script("echo quick")] * 6
+    runs = [
+        services.run_create(api_key=alice.api_key, agent=agent, prompt=prompt) for prompt in prompts
+    ]
+    for run in runs:
+        services.run_enqueue(run=run)
+    # Both workers are inside a sleeping run; the cluster holds more tasks it has not started.
+    wait_for(lambda: len(processes_with(f"sleep {marker}")) >= 2, timeout=30)
+    first.kill(signal.SIGKILL)
+    killed_at = time.monotonic()
+    cluster(**env)
+
+    def settled() -> bool:
+        return not Run.objects.filter(id__in=[r.id for r in runs], status="queued").exists()
+
+    wait_for(settled, timeout=settings.RUN_HEARTBEAT_TIMEOUT_S + 60)
+    assert time.monotonic() - killed_at < settings.RUN_HEARTBEAT_TIMEOUT_S + 60
+    ids = [r.id for r in runs]
+    wait_for(lambda: not Run.objects.filter(id__in=ids, status="running").exists(), timeout=30)
+    time.sleep(2)  # any duplicate task still in flight has had time to (wrongly) start a run
+
+    outcome = {r.id: r for r in Run.objects.filter(id__in=ids)}
+    lost = [r for r in outcome.values() if r.status == "failed"]
+    assert len(lost) == 2 and all(r.error.startswith("worker lost") for r in lost)
+    assert sum(r.status == "completed" for r in outcome.values()) == 8
+    assert any(r.dispatch_count > 1 for r in outcome.values())  # handed over again
+    for run_id in ids:
+        assert Sandbox.objects.filter(run_id=run_id).count() == 1
+        assert RunStep.objects.filter(run_id=run_id, type="tool_call").count() == 1
+        assert RunEvent.objects.filter(run_id=run_id, type="run.running").count() == 1

@@ -192,3 +192,33 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(staff: Client, alice):
     make_usage(run, prompt_tokens=1, cost_micros=1)
     rows = rows_of(staff.get("/ui/usage/export.csv?detail=1"))
     assert rows[0]["model"] == '\'=HYPERLINK("http://x")'
+
+
+def test_the_page_shows_each_organizations_use_this_month_against_its_budget(
+    staff: Client, alice, charlie
+):
+    type(alice.organization).objects.filter(id=alice.organization.id).update(
+        monthly_token_budget=2_000_000, monthly_cost_budget_micros=10_000_000
+    )
+    run = make_run(organization=alice.organization)
+    make_usage(run, total_tokens=1_200_000, cost_micros=12_500_000)
+    last_month = usage.month_start() - timedelta(days=1)
+    make_usage(run, created_at=last_month, total_tokens=5_000_000, cost_micros=1)
+    charlie_run = make_run(organization=charlie.organization)
+    make_usage(charlie_run, total_tokens=950, cost_micros=None)
+
+    html = staff.get("/ui/usage/").content.decode()
+    budgets = html[html.index('id="budgets"') :]
+    alice_row = budgets[budgets.index(f'data-organization="{alice.organization.id}"') :]
+    alice_row = alice_row[: alice_row.index("</tr>")]
+    assert "1.2M / 2M tokens, 60%" in alice_row
+    assert "$12.50 / $10.00, 125%" in alice_row and "budget used up" in alice_row
+    assert f"/admin/tenancy/organization/{alice.organization.id.replace('_', '_5F')}/" in alice_row
+    charlie_row = budgets[budgets.index(f'data-organization="{charlie.organization.id}"') :]
+    charlie_row = charlie_row[: charlie_row.index("</tr>")]
+    assert "950 tokens, no budget" in charlie_row and "budget used up" not in charlie_row
+
+
+def test_organizations_without_budget_or_usage_this_month_are_not_listed(staff: Client, alice):
+    rows = staff.get("/ui/usage/").context["budgets"]
+    assert rows == []
