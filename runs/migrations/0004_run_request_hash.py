@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runs', '0002_schedules'),
+        ('runs', '0003_dispatch_and_quotas'),
         ('tenancy', '0001_initial'),
     ]
 
