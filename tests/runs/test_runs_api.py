@@ -85,7 +85,7 @@ def test_exec_twice_is_a_conflict(alice, agent, django_capture_on_commit_callbac
 def test_a_cancelled_queued_run_never_starts(alice, agent, django_capture_on_commit_callbacks):
     run_id = create_run(alice, agent)["id"]
     response = alice.client.post(f"{RUNS}/{run_id}/cancel")
-    assert response.json() == {"id": run_id, "status": "cancelled"}
+    assert response.json() == {"id": run_id, "status": "cancelled", "message": "Run cancelled."}
     with django_capture_on_commit_callbacks(execute=True):
         assert alice.client.post(f"{RUNS}/{run_id}/exec").status_code == 409
     from runs.tasks import execute_run
