@@ -45,6 +45,11 @@ class ConflictError(ApplicationError):
     error_type = "conflict"
 
 
+class PayloadTooLarge(ApplicationError):
+    status_code: int = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    error_type = "payload_too_large"
+
+
 class TooManyRequests(ApplicationError):
     """429 with a Retry-After header: a rate limit (`rate_limited`) or a quota (`quota_exceeded`).
 
