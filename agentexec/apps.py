@@ -27,7 +27,7 @@ def create_cache_table(using: str = "default", **kwargs: Any) -> None:
 def check_body_limit(**kwargs: Any) -> list[checks.CheckMessage]:
     # A prompt as JSON: at most 6 bytes a character (\uXXXX), plus the rest of the body.
     needed = 6 * settings.MAX_PROMPT_CHARS + 64 * 1024
-    if settings.MAX_JSON_BODY_BYTES < needed:
+    if needed > settings.MAX_JSON_BODY_BYTES:
         return [
             checks.Error(
                 f"MAX_JSON_BODY_BYTES ({settings.MAX_JSON_BODY_BYTES}) is too small for "

@@ -19,7 +19,6 @@ from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-
 from agentexec.errors import TooManyRequests
 
 if TYPE_CHECKING:
@@ -70,10 +69,8 @@ def hit(bucket: str, rate: Rate) -> float | None:
     try:
         count = cache.incr(key)
     except ValueError:  # the window's first event (or its counter was evicted)
-        if cache.add(key, 1, timeout=rate.period_s + 1):
-            count = 1
-        else:  # another worker added it first
-            count = cache.incr(key)
+        added = cache.add(key, 1, timeout=rate.period_s + 1)
+        count = 1 if added else cache.incr(key)  # else another worker added it first
     return remaining_s if count > rate.count else None
 
 

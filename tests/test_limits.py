@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from agentexec.apps import check_body_limit
 from agentexec.errors import PayloadTooLarge
 from agentexec.parsers import MAX_JSON_DEPTH, JSONParser
-from runs.models import Run
+from runs.models import Agent, Run
 from tests.factories import AgentFactory
 from vaults.models import Vault, VaultObject
 
@@ -26,7 +26,7 @@ def _nested(depth: int) -> Any:
 
 
 def _bodies(alice) -> dict[str, dict[str, Any]]:
-    agent = AgentFactory(organization=alice.organization)
+    agent = cast(Agent, AgentFactory(organization=alice.organization))
     return {
         "/agent/v1/execute": {"prompt": "hi"},
         "/agent/v1/run": {"agentId": agent.id, "prompt": "hi"},
@@ -35,7 +35,7 @@ def _bodies(alice) -> dict[str, dict[str, Any]]:
 
 
 def _raw_post(client: APIClient, path: str, body: bytes) -> Any:
-    return client.generic("POST", path, body, content_type="application/json")
+    return client.generic("POST", path, body, content_type="application/json")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("path", ["/agent/v1/execute", "/agent/v1/run", "/vault"])
