@@ -45,14 +45,37 @@ class ConflictError(ApplicationError):
     error_type = "conflict"
 
 
+class PayloadTooLarge(ApplicationError):
+    status_code: int = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    error_type = "payload_too_large"
+
+
 class TooManyRequests(ApplicationError):
-    """A quota is used up (429): the answer says which and, in Retry-After, when to try again."""
+    """429 with a Retry-After header: a rate limit (`rate_limited`) or a quota (`quota_exceeded`).
+
+    `retry_after_s` is when the caller may try again, in seconds; None when waiting will not
+    help by itself (a monthly budget spent, say): then no Retry-After header is sent.
+    """
 
     status_code: int = status.HTTP_429_TOO_MANY_REQUESTS
+    error_type = "quota_exceeded"
 
-    def __init__(self, message: str, *, type: str = "quota_exceeded", retry_after_s: float) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        type: str = "quota_exceeded",  # the wire name of the error's type
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message, error_type=type)
         self.retry_after_s = retry_after_s
+
+    @property
+    def retry_after_header(self) -> str | None:
+        """Whole seconds, rounded up and at least 1, as HTTP's Retry-After wants them."""
+        if self.retry_after_s is None:
+            return None
+        return str(max(1, math.ceil(self.retry_after_s)))
 
 
 def error_body(error_type: str, message: str, fields: dict[str, Any] | None = None) -> dict:
@@ -90,13 +113,21 @@ _TYPES = {
 }
 
 
+def application_error_headers(exc: ApplicationError) -> dict[str, str]:
+    if isinstance(exc, TooManyRequests) and exc.retry_after_header is not None:
+        return {"Retry-After": exc.retry_after_header}
+    return {}
+
+
+def application_error_response(exc: ApplicationError) -> Response:
+    """The API's answer to a domain error (with Retry-After for a 429 that has one)."""
+    body = error_body(exc.error_type, exc.message, exc.fields)
+    return Response(body, status=exc.status_code, headers=application_error_headers(exc))
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
-        body = error_body(exc.error_type, exc.message, exc.fields)
-        answer = Response(body, status=exc.status_code)
-        if isinstance(exc, TooManyRequests):
-            answer["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
-        return answer
+        return application_error_response(exc)
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         first = next(iter(fields.items()), ("request", ["invalid"]))

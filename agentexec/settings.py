@@ -1,5 +1,6 @@
 """Settings, all driven by the environment (django-environ; a `.env` file is optional)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -16,6 +17,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "agentexec.apps.AgentexecConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -25,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_q",
+    "axes",
     "agentexec.tenancy",
     "runs",
     "sandboxes",
@@ -33,6 +36,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "agentexec.middleware.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -40,6 +44,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "agentexec.urls"
@@ -80,6 +85,11 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out staff before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -103,7 +113,8 @@ LOGIN_URL = "ui:login"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["agentexec.tenancy.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["agentexec.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["agentexec.ratelimit.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "agentexec.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -207,3 +218,59 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- Security (production) ---------------------------------------------------------------------
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients), this
+# makes request.is_secure() true, so built URLs (uploadUrl, downloadUrl) are https.
+TRUST_X_FORWARDED_PROTO = env.bool("TRUST_X_FORWARDED_PROTO", default=False)
+if TRUST_X_FORWARDED_PROTO:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client address for rate limits and the staff lockout: the first X-Forwarded-For hop
+# instead of REMOTE_ADDR, only when the proxy in front sets that header.
+TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Secure cookies unless DEBUG: browsers still send them to http://localhost and 127.0.0.1.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+
+# --- Limits ------------------------------------------------------------------------------------
+# JSON (and form) bodies; must hold the longest prompt even with every character escaped as
+# \uXXXX (6 bytes), which a system check enforces. File uploads have their own limit.
+MAX_JSON_BODY_BYTES = env.int("MAX_JSON_BODY_BYTES", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_BYTES  # what Django itself reads into memory
+VAULT_MAX_UPLOAD_BYTES = env.int("VAULT_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")  # per API key; N/sec|min|hour|day
+AUTH_FAILURE_RATE_LIMIT = env.str("AUTH_FAILURE_RATE_LIMIT", default="30/min")  # per address
+
+# Rate-limit counters must be shared by every worker and host: Redis (CACHE_URL, else REDIS_URL),
+# or a table in the database (created by migrate).
+CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
+_LONGEST_WINDOW_S = 86400 + 60  # a counter outlives its window, however it is incremented
+if CACHE_URL:
+    _cache = environ.Env.cache_url_config(CACHE_URL)
+    CACHES = {"default": _cache, "ratelimit": {**_cache, "KEY_PREFIX": "ratelimit"}}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "agentexec_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        },
+    }
+CACHES["ratelimit"]["TIMEOUT"] = _LONGEST_WINDOW_S
+
+# Staff sign-in (admin and UI) through django-axes: a username from one address is locked out
+# after AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_MINUTES.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "agentexec.ratelimit.client_address"
+AXES_LOCKOUT_CALLABLE = "runs.views.staff_locked_out"
+AXES_VERBOSE = False  # no banner on every start; lockouts are still logged as warnings

@@ -21,6 +21,10 @@ COURTLISTENER_API_TOKEN = ""
 LLM_BACKOFF_BASE_S = 0.01
 # Tasks run inline in unit tests; the end-to-end tests start a real qcluster process instead.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+# Rate limits count across a whole test run's requests from one address: off here, and on in
+# the tests of the limits themselves.
+API_RATE_LIMIT = ""
+AUTH_FAILURE_RATE_LIMIT = ""
 # Serve static files from the app folders: tests never run collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

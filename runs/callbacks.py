@@ -38,9 +38,36 @@ class CallbackUrlError(ValueError):
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 is the last 32 bits
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local use, any layout
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (and ::, ::1)
+
+
+def _embedded_ipv4s(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a translation or tunnel address leads to: NAT64's well-known
+    prefix, 6to4 (2002::/16) and Teredo (2001::/32: its server, and its client whose bits
+    are stored inverted, which ipaddress undoes)."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip in _NAT64:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
 def _public(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return False  # never let an IPv4-mapped form smuggle a private IPv4 address
+    if isinstance(ip, ipaddress.IPv6Address):
+        # Never let an IPv6 form smuggle a private IPv4 address: mapped and compatible forms,
+        # and local-use NAT64 (its IPv4's position depends on the site's prefix length), are
+        # refused outright; NAT64, 6to4 and Teredo pass only if the IPv4 inside is public.
+        if ip.ipv4_mapped is not None or ip in _IPV4_COMPATIBLE or ip in _NAT64_LOCAL:
+            return False
+        if not all(_public(v4) for v4 in _embedded_ipv4s(ip)):
+            return False
+        if ip in _NAT64 or ip.sixtofour is not None:
+            return not ip.is_multicast  # public exactly when the embedded IPv4 is
     return ip.is_global and not ip.is_multicast
 
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from django import forms
 from django.apps import apps
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import (
@@ -54,6 +56,23 @@ def staff_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def staff_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """django-axes' answer to a locked-out sign-in (UI or admin): the login page, 429, and
+    Retry-After. Each attempt during the lockout starts the cool-off again."""
+    minutes = settings.AXES_COOLOFF_MINUTES
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    context = {
+        "form": AuthenticationForm(request, initial={"username": username}),
+        "lockout": f"Too many failed sign-ins for this user from this address: try again in "
+        f"{minutes} minutes.",
+    }
+    response = render(request, "registration/login.html", context, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 def vaults_installed() -> bool:

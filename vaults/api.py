@@ -9,13 +9,15 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentexec.errors import ApplicationError, error_body
+from agentexec.middleware import own_body_limit
 from agentexec.negotiation import AnyAcceptNegotiation
+from agentexec.parsers import JSONParser
 from agentexec.tenancy.models import Organization
 from vaults import extraction, search, selectors, services, signing
 from vaults.models import ObjectStatus, VaultObject
@@ -347,6 +349,7 @@ def _file_response(obj: VaultObject) -> HttpResponseBase:
 
 
 @csrf_exempt
+@own_body_limit  # VAULT_MAX_UPLOAD_BYTES, checked in _store and while streaming to disk
 def object_content(request: HttpRequest, vault_id: str, object_id: str) -> HttpResponseBase:
     """The presigned URL target: PUT stores the bytes, GET returns them. No API key: the
     signature is the credential, so a wrong or expired one answers 403."""

@@ -186,11 +186,12 @@ def _spool(chunks: Iterable[bytes], limit: int) -> tuple[IO[bytes], int, str]:
 
 def object_content_store(*, obj: VaultObject, chunks: Iterable[bytes]) -> VaultObject:
     """Store an object's bytes (the signed PUT, or a multipart upload). Only a pending object
-    takes bytes: a stored document is never silently replaced."""
-    if obj.status != ObjectStatus.PENDING:
+    without content takes bytes, once: a stored document is never silently replaced, and of
+    two uploads racing for one object exactly one wins (the compare-and-set below)."""
+    if obj.status != ObjectStatus.PENDING or obj.has_content:
         raise ConflictError(
-            f"Object {obj.id} already has content (ingestionStatus {obj.status!r}); "
-            "upload a new object instead."
+            f"Object {obj.id} already has content (ingestionStatus {obj.status!r}): an upload "
+            "URL takes one upload; upload a new object instead."
         )
     spool, size, sha256 = _spool(chunks, max_upload_bytes())
     try:
@@ -204,20 +205,20 @@ def object_content_store(*, obj: VaultObject, chunks: Iterable[bytes]) -> VaultO
     finally:
         spool.close()
     with transaction.atomic():
-        updated = VaultObject.objects.filter(id=obj.id, status=ObjectStatus.PENDING).update(
+        updated = VaultObject.objects.filter(
+            id=obj.id, status=ObjectStatus.PENDING, file=""
+        ).update(
             file=name,
             size_bytes=size,
             sha256=sha256,
             uploaded_at=timezone.now(),
             updated_at=timezone.now(),
         )
-        if not updated:
-            transaction.on_commit(partial(_delete_files, [name]))
-            raise ConflictError(f"Object {obj.id} changed while its content was uploaded.")
-        previous = obj.file.name if obj.file else None
-        if previous and previous != name:  # a second PUT before ingest replaces the first
-            transaction.on_commit(partial(_delete_files, [previous]))
-        vault_totals_refresh(vault_id=obj.vault_id)
+        if updated:
+            vault_totals_refresh(vault_id=obj.vault_id)
+    if not updated:
+        _delete_files([name])  # the other upload's file stays; this one's is nobody's
+        raise ConflictError(f"Object {obj.id} received its content from another upload meanwhile.")
     obj.refresh_from_db()
     if obj.auto_index:
         object_ingest_start(obj=obj)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from agentexec import ratelimit
 from agentexec.tenancy.models import ApiKey, Organization
 from agentexec.tenancy.services import api_key_authenticate
 
@@ -27,6 +28,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[ApiClient, ApiKey]:
+        ratelimit.auth_failures_check(request)
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             raise exceptions.NotAuthenticated(
@@ -34,11 +36,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             )
         parts = header.split()
         if len(parts) != 2 or parts[0].lower() != "bearer" or not parts[1].isprintable():
+            ratelimit.auth_failure_record(request)
             raise exceptions.AuthenticationFailed(
                 "Malformed Authorization header: expected 'Bearer <key>'."
             )
         key = api_key_authenticate(parts[1])
         if key is None:
+            ratelimit.auth_failure_record(request)
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         return ApiClient(api_key=key), key
 

@@ -229,3 +229,41 @@ def test_the_address_is_checked_again_at_send_time(alice, settings, monkeypatch)
     deliver_due(wait_s=0)
     delivery = CallbackDelivery.objects.get(run=run)
     assert delivery.last_status is None and "non-public" in delivery.last_error
+
+
+EMBEDDED_PRIVATE_IPV4 = [
+    "https://[64:ff9b::7f00:1]/hook",  # NAT64 of 127.0.0.1
+    "https://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 of the metadata address 169.254.169.254
+    "https://[64:ff9b:1::a00:1]/hook",  # local-use NAT64 prefix
+    "https://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+    "https://[2002:c0a8:1::1]/hook",  # 6to4 of 192.168.0.1
+    "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo, client 127.0.0.1
+    "https://[::7f00:1]/hook",  # IPv4-compatible 127.0.0.1
+    "https://[::ffff:a00:1]/hook",  # IPv4-mapped 10.0.0.1, in hex
+]
+
+
+@pytest.mark.parametrize("url", EMBEDDED_PRIVATE_IPV4)
+def test_the_ssrf_guard_refuses_ipv6_forms_of_private_ipv4_addresses(settings, url):
+    settings.ALLOW_INSECURE_CALLBACKS = False
+    with pytest.raises(CallbackUrlError, match="non-public"):
+        check_callback_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://[64:ff9b::808:808]/hook", "https://[2002:808:808::1]/hook"],
+    ids=["nat64-of-8.8.8.8", "6to4-of-8.8.8.8"],
+)
+def test_the_ssrf_guard_lets_translations_of_public_ipv4_addresses_pass(settings, url):
+    settings.ALLOW_INSECURE_CALLBACKS = False
+    assert check_callback_url(url) == url
+
+
+def test_run_create_refuses_a_nat64_loopback_callback_with_400(alice, settings):
+    settings.ALLOW_INSECURE_CALLBACKS = False
+    agent = AgentFactory(organization=alice.organization)
+    body = {"agentId": agent.id, "prompt": "hi", "callbackUrl": "https://[64:ff9b::7f00:1]/"}
+    response = alice.client.post("/agent/v1/run", body, format="json")
+    assert response.status_code == 400
+    assert "non-public" in response.json()["error"]["fields"]["callbackUrl"][0]

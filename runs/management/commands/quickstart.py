@@ -115,7 +115,13 @@ class Command(BaseCommand):
 
     def start_processes(self, host: str, port: int) -> list[subprocess.Popen[bytes]]:
         manage = str(Path(settings.BASE_DIR) / "manage.py")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # Served over plain http on this machine: cookies must not require https.
+        env = {
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+        }
         server = [sys.executable, manage, "runserver", f"{host}:{port}", "--noreload", "--insecure"]
         worker = [sys.executable, manage, "qcluster"]
         return [
