@@ -17,20 +17,15 @@ visible on the host, and the mounts die with the sandbox's processes.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import stat
+import tempfile
 from dataclasses import dataclass, field
+
+from sandboxes import childsetup
 
 DEFAULT_UID = 65534
 DEFAULT_GID = 65534
-CLONE_NEWNS = 0x00020000
-MS_NOSUID = 0x2
-MS_NODEV = 0x4
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
 
 
 def _env_id(name: str, default: int) -> int:
@@ -109,8 +104,6 @@ def new_stage(user: SandboxUser) -> Stage:
 
 def stage_root() -> str:
     """The (empty, world-traversable) directory a private tmpfs is mounted on in the child."""
-    import tempfile  # not at import time: the standby stub imports this module
-
     path = os.path.join(tempfile.gettempdir(), f"agentexec-stage-{os.geteuid()}")
     with contextlib.suppress(FileExistsError):
         os.mkdir(path, 0o755)
@@ -122,50 +115,5 @@ def stage_root() -> str:
     return path
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_unshare = _libc.unshare
-_unshare.argtypes = (ctypes.c_int,)
-_mount = _libc.mount
-_mount.argtypes = (
-    ctypes.c_char_p,
-    ctypes.c_char_p,
-    ctypes.c_char_p,
-    ctypes.c_ulong,
-    ctypes.c_void_p,
-)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def enter_stage(root: str, items: list[tuple[str, str, bool]]) -> None:
-    """Child side, as root, before dropping privileges: private mount namespace + staged binds.
-
-    Runs between fork and exec (or in the standby stub): plain syscalls only.
-    """
-    if not items:
-        return
-    _check(_unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-    # Nothing mounted from here on may propagate back to the host.
-    _check(_mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-    opts = b"mode=0755,size=65536"
-    _check(_mount(b"agentexec-stage", root.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts), root)
-    for source, target, is_dir in items:
-        os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
-        if is_dir:
-            os.mkdir(target, 0o755)
-        else:
-            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444))
-        _check(_mount(source.encode(), target.encode(), None, MS_BIND | MS_REC, None), source)
-
-
-def drop_privileges(uid: int, gid: int) -> None:
-    """Child side: give up root for good (groups, gid, then uid: all of real/effective/saved)."""
-    os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
-    if os.getuid() == 0 or os.geteuid() == 0:  # pragma: no cover - the kernel refused silently
-        raise OSError("privilege drop failed")
+enter_stage = childsetup.enter_stage
+drop_privileges = childsetup.drop_privileges

@@ -678,7 +678,7 @@ _STANDBY_STUB = """\
 import marshal, os, sys
 ctl, status = int(sys.argv[1]), int(sys.argv[2])
 sys.path.insert(0, sys.argv[3])
-from sandboxes import isolation
+from sandboxes import childsetup
 os.set_inheritable(status, False)
 os.write(1, b"+")  # booted: about to block for the exec request
 data = bytearray()
@@ -695,9 +695,9 @@ try:
     mark = "\\x00fd"
     argv = [str(fds[int(a[len(mark):])]) if a.startswith(mark) else a for a in argv]
     os.chdir(cwd)
-    isolation.enter_stage(stage_root, stage_items)
+    childsetup.enter_stage(stage_root, stage_items)
     if drop:
-        isolation.drop_privileges(*drop)
+        childsetup.drop_privileges(*drop)
     os.execve(argv[0], argv, env)
 except Exception as exc:
     os.write(status, repr(exc).encode())
