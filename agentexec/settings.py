@@ -180,6 +180,9 @@ SANDBOX_MEMORY_MIB_DEFAULT = env.int("SANDBOX_MEMORY_MIB_DEFAULT", default=512)
 SANDBOX_MEMORY_MIB_MIN = env.int("SANDBOX_MEMORY_MIB_MIN", default=64)
 SANDBOX_MEMORY_MIB_MAX = env.int("SANDBOX_MEMORY_MIB_MAX", default=8192)
 SANDBOX_WORKSPACE_MIB = env.int("SANDBOX_WORKSPACE_MIB", default=256)
+# When the service runs as root, sandboxes drop to this unprivileged host user (never root).
+SANDBOX_UID = env.int("SANDBOX_UID", default=65534)
+SANDBOX_GID = env.int("SANDBOX_GID", default=65534)
 
 # --- Organization quotas ---------------------------------------------------------------------
 # Runs of one organization running at once (0: no limit). A synchronous execute over it is a

@@ -56,7 +56,9 @@ def _capped(resource_id: int, value: int) -> int:
     return value if hard == resource.RLIM_INFINITY else min(value, hard)
 
 
-def rlimit_plan(limits: SandboxLimits, *, address_space: bool) -> RlimitPlan:
+def rlimit_plan(
+    limits: SandboxLimits, *, address_space: bool, cpu_time_s: int | None = None
+) -> RlimitPlan:
     # RLIMIT_NPROC counts every process of the real uid on the host (not just this sandbox)
     # and is not enforced for root; the pids cgroup is the real per-sandbox limit.
     plan = [
@@ -67,7 +69,18 @@ def rlimit_plan(limits: SandboxLimits, *, address_space: bool) -> RlimitPlan:
     ]
     if address_space:
         plan.append((resource.RLIMIT_AS, (limits.memory_mib + AS_HEADROOM_MIB) * MIB))
+    if cpu_time_s is not None:
+        plan.append((resource.RLIMIT_CPU, cpu_time_s))
     return [(rid, _capped(rid, value)) for rid, value in plan]
+
+
+def limit_pair(resource_id: int, value: int) -> tuple[int, int]:
+    """(soft, hard). CPU: SIGXCPU at the limit, SIGKILL a second later, so a child killed by
+    the CPU limit can be told from one killed for memory (SIGKILL at once if soft == hard)."""
+    if resource_id == resource.RLIMIT_CPU:
+        _soft, hard = resource.getrlimit(resource_id)
+        return value, value + 1 if hard == resource.RLIM_INFINITY else min(value + 1, hard)
+    return value, value
 
 
 def describe_rlimits(plan: RlimitPlan) -> str:
@@ -77,12 +90,15 @@ def describe_rlimits(plan: RlimitPlan) -> str:
         resource.RLIMIT_FSIZE: "FSIZE",
         resource.RLIMIT_CORE: "CORE",
         resource.RLIMIT_AS: "AS",
+        resource.RLIMIT_CPU: "CPU",
     }
     parts = []
     for rid, value in plan:
-        shown = (
-            f"{value >> 20} MiB" if rid in (resource.RLIMIT_FSIZE, resource.RLIMIT_AS) else value
-        )
+        shown: object = value
+        if rid in (resource.RLIMIT_FSIZE, resource.RLIMIT_AS):
+            shown = f"{value >> 20} MiB"
+        elif rid == resource.RLIMIT_CPU:
+            shown = f"{value}s"
         parts.append(f"{names.get(rid, rid)}={shown}")
     return "rlimits " + " ".join(parts)
 
@@ -98,11 +114,17 @@ def pick_cpus(cores: int) -> set[int]:
     return {available[(start + i) % len(available)] for i in range(n)}
 
 
-def make_preexec(join_fds: list[int], plan: RlimitPlan, cpus: set[int]) -> Callable[[], None]:
+def make_preexec(
+    join_fds: list[int],
+    plan: RlimitPlan,
+    cpus: set[int],
+    then: Callable[[], None] | None = None,
+) -> Callable[[], None]:
     """The child-side setup, run between fork and exec.
 
     Kept to a handful of plain syscalls (fork-safe even in a threaded host): join the cgroup
-    first so everything the sandbox ever spawns is accounted, then limits, then affinity.
+    first so everything the sandbox ever spawns is accounted, then limits, then affinity, then
+    `then` (staging and the privilege drop, which must come last: only root may do the rest).
     Writing "0" to cgroup.procs moves the writing process itself (v1 and v2).
     """
 
@@ -110,8 +132,10 @@ def make_preexec(join_fds: list[int], plan: RlimitPlan, cpus: set[int]) -> Calla
         for fd in join_fds:
             os.write(fd, b"0")
         for rid, value in plan:
-            resource.setrlimit(rid, (value, value))
+            resource.setrlimit(rid, limit_pair(rid, value))
         if cpus:
             os.sched_setaffinity(0, cpus)
+        if then is not None:
+            then()
 
     return preexec

@@ -55,7 +55,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sandboxes import cgroups
+from sandboxes import cgroups, isolation, seccomp
 from sandboxes.limits import (
     AS_HEADROOM_MIB,
     MIB,
@@ -118,6 +118,9 @@ ETC_ENTRIES = (
     "passwd",
 )
 TOP_LEVEL_SYSTEM = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# Stands for the number of the i-th fd of _Layout.open_files in an argv (NUL: never a real arg).
+FD_PLACEHOLDER = "\x00fd"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Extras may not steer the interpreter or the runtime itself.
 _RESERVED_ENV_PREFIXES = ("PYTHON", "LD_", "LINC_")
@@ -674,6 +677,8 @@ STANDBY_RETRY_S = 60.0  # after a failed standby spawn
 _STANDBY_STUB = """\
 import marshal, os, sys
 ctl, status = int(sys.argv[1]), int(sys.argv[2])
+sys.path.insert(0, sys.argv[3])
+from sandboxes import childsetup
 os.set_inheritable(status, False)
 os.write(1, b"+")  # booted: about to block for the exec request
 data = bytearray()
@@ -682,11 +687,19 @@ while chunk := os.read(ctl, 65536):
 os.close(ctl)
 if not data:
     os._exit(0)
-cwd, argv, env = marshal.loads(data)
+cwd, argv, env, files, stage_root, stage_items, drop = marshal.loads(data)
 try:
+    fds = [os.open(path, os.O_RDONLY) for path in files]  # as the service user, before the drop
+    for fd in fds:
+        os.set_inheritable(fd, True)
+    mark = "\\x00fd"
+    argv = [str(fds[int(a[len(mark):])]) if a.startswith(mark) else a for a in argv]
     os.chdir(cwd)
+    childsetup.enter_stage(stage_root, stage_items)
+    if drop:
+        childsetup.drop_privileges(*drop)
     os.execve(argv[0], argv, env)
-except OSError as exc:
+except Exception as exc:
     os.write(status, repr(exc).encode())
     os._exit(127)
 """
@@ -711,6 +724,7 @@ class _Standby:
             join_fds = cgroup.join_fds()
             exe, _prefix = base_interpreter()
             argv = [exe, "-S", "-s", "-B", "-c", _STANDBY_STUB, str(ctl_r), str(status_w)]
+            argv.append(str(PROJECT_ROOT))
             popen = _SPAWNER.run(
                 partial(
                     _popen,
@@ -752,7 +766,7 @@ class _Standby:
 
     def exec(self, layout: _Layout, timeout: float = 10.0) -> None:
         """Hand over the command line; returns once the stub has exec'd it."""
-        payload = memoryview(marshal.dumps((layout.cwd, layout.argv, layout.env)))
+        payload = memoryview(layout.exec_request())
         try:
             while payload:
                 payload = payload[os.write(self.ctl, payload) :]
@@ -891,6 +905,51 @@ class _Layout:
     env: dict[str, str]
     cleanup: Callable[[], None] | None = None
     notes: list[str] = field(default_factory=list)
+    user: isolation.SandboxUser | None = None  # switch to this user right before exec
+    stage: isolation.Stage | None = None  # host paths staged for that user first
+    open_files: list[str] = field(default_factory=list)  # opened (as us) for FD_PLACEHOLDERs
+
+    def isolate(self) -> None:
+        """Child side, last step before exec: staging, then the privilege drop."""
+        if self.stage is not None and self.stage.active:
+            isolation.enter_stage(self.stage.root, self.stage.items)
+        if self.user is not None and self.user.drop:
+            isolation.drop_privileges(self.user.uid, self.user.gid)
+
+    def exec_request(self) -> bytes:
+        """What a standby stub needs to do the same (see _STANDBY_STUB)."""
+        stage = self.stage if self.stage is not None and self.stage.active else None
+        drop = (self.user.uid, self.user.gid) if self.user is not None and self.user.drop else None
+        return marshal.dumps(
+            (
+                self.cwd,
+                self.argv,
+                self.env,
+                self.open_files,
+                stage.root if stage else "",
+                stage.items if stage else [],
+                drop,
+            )
+        )
+
+
+def fill_fds(argv: list[str], fds: list[int]) -> list[str]:
+    return [
+        str(fds[int(arg[len(FD_PLACEHOLDER) :])]) if arg.startswith(FD_PLACEHOLDER) else arg
+        for arg in argv
+    ]
+
+
+def open_layout_files(paths: list[str]) -> list[int]:
+    fds: list[int] = []
+    try:
+        for path in paths:
+            fds.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
 
 
 @dataclass
@@ -912,7 +971,10 @@ class _BaseProvider:
         use_standby: bool = True,
         stderr_cap: int = DEFAULT_STDERR_CAP,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        uid: int | None = None,
+        gid: int | None = None,
     ) -> None:
+        self.user = isolation.sandbox_user(uid, gid)
         self.linc_source = Path(linc_source)
         self.use_cgroups = use_cgroups
         self.use_standby = use_standby and use_cgroups
@@ -988,19 +1050,27 @@ class _BaseProvider:
         cpus = pick_cpus(limits.cpu)
         notes += [describe_rlimits(plan), _cpu_note(cpus)]
         join_fds: list[int] = []
+        fds: list[int] = []
         try:
             join_fds = cgroup.join_fds() if cgroup is not None else []
+            fds = open_layout_files(layout.open_files)
             spawned_at = time.monotonic()
-            preexec = make_preexec(join_fds, plan, cpus)
-            popen = _SPAWNER.run(
-                partial(_popen, layout.argv, cwd=layout.cwd, env=layout.env, preexec_fn=preexec)
+            preexec = make_preexec(join_fds, plan, cpus, then=layout.isolate)
+            spawn = partial(
+                _popen,
+                fill_fds(layout.argv, fds),
+                cwd=layout.cwd,
+                env=layout.env,
+                preexec_fn=preexec,
+                pass_fds=fds,
             )
+            popen = _SPAWNER.run(spawn)
         except (OSError, subprocess.SubprocessError) as exc:
             if cgroup is not None:
                 cgroup.remove(timeout=0)
             raise SandboxStartError(f"cannot start the {self.name} sandbox: {exc}") from exc
         finally:
-            for fd in join_fds:
+            for fd in (*join_fds, *fds):
                 os.close(fd)
         if self.use_standby and cgroup is not None:
             _STANDBYS.refill()  # the next start() can skip the cgroup attach
@@ -1082,13 +1152,21 @@ def _bwrap_probe_argv(bwrap: str) -> list[str]:
     return [bwrap, *flags, *_system_binds(), true]
 
 
+def _bwrap_info(user: isolation.SandboxUser | None = None) -> BwrapInfo | None:
+    """bwrap, if it works here for the user sandboxes run as (cached per user)."""
+    return _bwrap_info_for(user or isolation.sandbox_user())
+
+
 @cache
-def _bwrap_info() -> BwrapInfo | None:
+def _bwrap_info_for(user: isolation.SandboxUser) -> BwrapInfo | None:
     path = _bwrap_path()
     if path is None:
         return None
+    drop = partial(isolation.drop_privileges, user.uid, user.gid) if user.drop else None
     try:
-        run = subprocess.run(_bwrap_probe_argv(path), capture_output=True, timeout=10, env={})
+        run = subprocess.run(
+            _bwrap_probe_argv(path), capture_output=True, timeout=10, env={}, preexec_fn=drop
+        )
         version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
         helptext = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
@@ -1099,9 +1177,9 @@ def _bwrap_info() -> BwrapInfo | None:
     return BwrapInfo(path, version.stdout.strip() or "bwrap (unknown version)", options)
 
 
-def bwrap_available() -> bool:
+def bwrap_available(uid: int | None = None, gid: int | None = None) -> bool:
     """bwrap is installed and a trivial fully-namespaced command works here (cached)."""
-    return _bwrap_info() is not None
+    return _bwrap_info(isolation.sandbox_user(uid, gid)) is not None
 
 
 _empty_file_lock = threading.Lock()
@@ -1142,7 +1220,7 @@ class BwrapProvider(_BaseProvider):
     name = "bwrap"
 
     def _layout(self, limits: SandboxLimits, extras: dict[str, str]) -> _Layout:
-        info = _bwrap_info()
+        info = _bwrap_info(self.user)
         if info is None:
             raise SandboxStartError("bwrap is not available (not installed or namespaces denied)")
         exe, _prefix = base_interpreter()
@@ -1154,34 +1232,29 @@ class BwrapProvider(_BaseProvider):
             limits=limits,
         )
         env.update(extras)
-        argv = [info.path, *self._namespace_args(info), *_system_binds(), *_etc_binds()]
-        argv += [*_python_binds(), *self._linc_binds(), *self._scratch_args(info, limits)]
-        argv += ["--remount-ro", "/", "--chdir", SANDBOX_WORKSPACE]
-        for key, value in env.items():
-            argv += ["--setenv", key, value]
-        argv += ["--", exe, *LINC_ARGS]
-        # bwrap's own environment: --clearenv already keeps it from the sandbox.
-        return _Layout(argv, "/", {"PATH": "/usr/bin:/bin"}, None, [self._intro(info, limits)])
-
-    @staticmethod
-    def _namespace_args(info: BwrapInfo) -> list[str]:
-        args = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"]
-        args += ["--clearenv", "--cap-drop", "ALL", "--hostname", "sandbox"]
-        if "--disable-userns" in info.options:  # no nested user namespaces (kernel surface)
-            args.append("--disable-userns")
-        return args
-
-    def _linc_binds(self) -> list[str]:
+        stage = isolation.new_stage(self.user)
         package = f"{SANDBOX_PYTHONPATH}/agentexec"
-        linc = str(self.linc_source.resolve())
-        init = _empty_init_file()
-        return ["--ro-bind", init, f"{package}/__init__.py", "--ro-bind", linc, f"{package}/linc"]
-
-    @staticmethod
-    def _scratch_args(info: BwrapInfo, limits: SandboxLimits) -> list[str]:
-        size = ["--size", str(limits.workspace_mib * MIB)] if "--size" in info.options else []
-        mounts = ["--proc", "/proc", "--dev", "/dev"]
-        return [*mounts, *size, "--tmpfs", SANDBOX_WORKSPACE, *size, "--tmpfs", "/tmp"]
+        binds = [*python_binds(), (_empty_init_file(), f"{package}/__init__.py")]
+        binds.append((str(self.linc_source.resolve()), f"{package}/linc"))
+        sandbox = BwrapSandbox(info, self.user, stage, binds)
+        argv = sandbox.argv(
+            tmpfs=[(SANDBOX_WORKSPACE, limits.workspace_mib), ("/tmp", limits.workspace_mib)],
+            cwd=SANDBOX_WORKSPACE,
+            env=env,
+            command=[exe, *LINC_ARGS],
+        )
+        notes = [self._intro(info, limits), *sandbox.notes()]
+        # bwrap's own environment: --clearenv already keeps it from the sandbox.
+        return _Layout(
+            argv,
+            "/",
+            {"PATH": "/usr/bin:/bin"},
+            None,
+            notes,
+            user=self.user,
+            stage=stage,
+            open_files=sandbox.open_files,
+        )
 
     @staticmethod
     def _intro(info: BwrapInfo, limits: SandboxLimits) -> str:
@@ -1191,8 +1264,61 @@ class BwrapProvider(_BaseProvider):
             scratch = "tmpfs /workspace (bwrap lacks --size: only RLIMIT_FSIZE per file)"
         return (
             f"{info.version} ({info.path}): user/pid/ipc/uts/net/cgroup namespaces, no network "
-            f"(empty netns, loopback only), read-only system, {scratch}"
+            f"(empty netns, loopback only), read-only system, no /sys, {scratch}"
         )
+
+
+class BwrapSandbox:
+    """The bwrap command line for one sandbox (shared by the providers and one-shot runs)."""
+
+    def __init__(
+        self,
+        info: BwrapInfo,
+        user: isolation.SandboxUser,
+        stage: isolation.Stage,
+        binds: list[tuple[str, str]],  # (host path, sandbox path), mounted read-only
+    ) -> None:
+        self.info = info
+        self.user = user
+        self.stage = stage
+        self.binds = binds
+        self.filter = seccomp.sandbox_filter(_private_dir())
+        self.open_files: list[str] = []
+
+    def argv(
+        self,
+        *,
+        tmpfs: list[tuple[str, int]],  # (sandbox path, MiB)
+        cwd: str,
+        env: dict[str, str],
+        command: list[str],
+    ) -> list[str]:
+        argv = [self.info.path, *self._namespace_args(), *_system_binds(), *_etc_binds()]
+        for source, dest in self.binds:
+            argv += ["--ro-bind", self.stage.path(source), dest]
+        argv += ["--proc", "/proc", "--dev", "/dev"]
+        for path, mib in tmpfs:
+            if "--size" in self.info.options:
+                argv += ["--size", str(mib * MIB)]
+            argv += ["--tmpfs", path]
+        argv += ["--remount-ro", "/", "--chdir", cwd]
+        if self.filter.path is not None:
+            argv += ["--seccomp", f"{FD_PLACEHOLDER}{len(self.open_files)}"]
+            self.open_files.append(self.filter.path)
+        for key, value in env.items():
+            argv += ["--setenv", key, value]
+        return [*argv, "--", *command]
+
+    def _namespace_args(self) -> list[str]:
+        args = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"]
+        args += ["--clearenv", "--cap-drop", "ALL", "--hostname", "sandbox"]
+        if "--disable-userns" in self.info.options:  # no nested user namespaces (kernel surface)
+            args.append("--disable-userns")
+        return args
+
+    def notes(self) -> list[str]:
+        staged = f", {len(self.stage.items)} host paths staged for it" if self.stage.items else ""
+        return [f"sandbox {self.user.describe()}{staged}", self.filter.note]
 
 
 def _etc_binds() -> list[str]:
@@ -1202,15 +1328,16 @@ def _etc_binds() -> list[str]:
     return args
 
 
-def _python_binds() -> list[str]:
+def python_binds() -> list[tuple[str, str]]:
+    """The interpreter's prefix (and executable's directory) when they are not under /usr."""
     exe, prefix = base_interpreter()
-    args: list[str] = []
+    binds: list[tuple[str, str]] = []
     if not _is_under(prefix, "/usr"):
-        args += ["--ro-bind", prefix, prefix]
+        binds.append((prefix, prefix))
     exe_dir = os.path.dirname(exe)
     if not _is_under(exe_dir, "/usr") and not _is_under(exe_dir, prefix):
-        args += ["--ro-bind", exe_dir, exe_dir]
-    return args
+        binds.append((exe_dir, exe_dir))
+    return binds
 
 
 # -- process -----------------------------------------------------------------------------------
@@ -1229,7 +1356,10 @@ def _sweep_stale_roots() -> None:
             continue
         path = os.path.join(tmp, entry)
         with contextlib.suppress(OSError):
-            if os.lstat(path).st_uid == os.geteuid() and not _pid_alive(int(owner)):
+            # Ours, or (when root) one handed to a sandbox user: the owner pid in the name is ours.
+            st = os.lstat(path)
+            mine = st.st_uid == os.geteuid() or os.geteuid() == 0
+            if mine and not _pid_alive(int(owner)):
                 shutil.rmtree(path, ignore_errors=True)
 
 
@@ -1250,31 +1380,36 @@ class ProcessProvider(_BaseProvider):
     sweep_session = True  # without a cgroup, the session is how we find every process
 
     def _layout(self, limits: SandboxLimits, extras: dict[str, str]) -> _Layout:
-        exe, _prefix = base_interpreter()
         _sweep_stale_roots()
+        stage = isolation.new_stage(self.user)
+        exe, prefix = staged_interpreter(stage)
         root = tempfile.mkdtemp(prefix=f"{_ROOT_PREFIX}{os.getpid()}-")
         try:
             workspace, tmp, pylib = (os.path.join(root, d) for d in ("workspace", "tmp", "py"))
             os.mkdir(workspace, 0o700)
             os.mkdir(tmp, 0o700)
             self._copy_linc(pylib)
+            if self.user.drop:
+                chown_tree(root, self.user)
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)
             raise
         env = _base_env(
             home=workspace, pythonpath=pylib, workspace=workspace, tmp=tmp, limits=limits
         )
+        env["PATH"] = f"{prefix}/bin:/usr/local/bin:/usr/bin:/bin"
         env.update(extras)
         notes = [
             "WARNING: process provider: no namespaces, the sandbox shares the host's network "
             "and filesystem",
+            f"sandbox {self.user.describe()}",
+            "WARNING: NO SECCOMP FILTER (process provider)",
             f"workspace {workspace} (not size-limited; RLIMIT_FSIZE caps each file at "
             f"{limits.fsize_mib} MiB)",
         ]
-        if os.geteuid() == 0:
-            notes.insert(1, "WARNING: process provider: the sandbox runs as root on the host")
         argv = [exe, *LINC_ARGS]
-        return _Layout(argv, workspace, env, partial(shutil.rmtree, root, True), notes)
+        cleanup = partial(shutil.rmtree, root, True)
+        return _Layout(argv, workspace, env, cleanup, notes, user=self.user, stage=stage)
 
     def _copy_linc(self, pylib: str) -> None:
         package = os.path.join(pylib, "agentexec")
@@ -1283,18 +1418,45 @@ class ProcessProvider(_BaseProvider):
             pass  # empty: see _empty_init_file()
 
 
+def staged_interpreter(stage: isolation.Stage) -> tuple[str, str]:
+    """(executable, prefix) of the base interpreter as the sandbox user reaches them.
+
+    Staged, the prefix moves: Python finds its standard library next to its executable.
+    """
+    exe, prefix = base_interpreter()
+    if not stage.active:
+        return exe, prefix
+    staged_prefix = stage.path(prefix)
+    if _is_under(exe, prefix):
+        return staged_prefix + exe[len(prefix) :], staged_prefix
+    return os.path.join(stage.path(os.path.dirname(exe)), os.path.basename(exe)), staged_prefix
+
+
+def chown_tree(root: str, user: isolation.SandboxUser) -> None:
+    for dirpath, dirnames, filenames in os.walk(root):
+        os.chown(dirpath, user.uid, user.gid)
+        for name in (*dirnames, *filenames):
+            os.lchown(os.path.join(dirpath, name), user.uid, user.gid)
+
+
 # -- entry points ------------------------------------------------------------------------------
 
 
-def get_provider(name: str = "auto") -> SandboxProvider:
-    """ "bwrap", "process", or "auto" (bwrap when it works here, else process)."""
+def get_provider(
+    name: str = "auto", *, uid: int | None = None, gid: int | None = None
+) -> SandboxProvider:
+    """ "bwrap", "process", or "auto" (bwrap when it works here, else process).
+
+    `uid`/`gid`: the host user sandboxes run as when the service is root (default: the
+    configured one, see sandboxes.isolation); ignored when it is not.
+    """
     if name == "auto":
-        name = "bwrap" if bwrap_available() else "process"
+        name = "bwrap" if bwrap_available(uid, gid) else "process"
     provider: _BaseProvider
     if name == "bwrap":
-        provider = BwrapProvider()
+        provider = BwrapProvider(uid=uid, gid=gid)
     elif name == "process":
-        provider = ProcessProvider()
+        provider = ProcessProvider(uid=uid, gid=gid)
     else:
         raise ValueError(f"unknown sandbox provider {name!r} (expected auto, bwrap or process)")
     if provider.use_standby:

@@ -26,7 +26,9 @@ def limits_for(run: Run) -> SandboxLimits:
 
 
 def provider() -> SandboxProvider:
-    return get_provider(settings.SANDBOX_PROVIDER)
+    return get_provider(
+        settings.SANDBOX_PROVIDER, uid=settings.SANDBOX_UID, gid=settings.SANDBOX_GID
+    )
 
 
 def sandbox_create(*, run: Run, provider_name: str) -> Sandbox:
