@@ -69,7 +69,7 @@ def run_python(
 ) -> OneShotResult:
     """Run `python -m module args` with `stdin`, bounded in memory, CPU time and wall clock."""
     root = _import_root(module)
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": root, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": root, "LANG": "C.UTF-8"}
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", module, *args],
@@ -121,7 +121,8 @@ def run_python(
     sig = os.WTERMSIG(status) if signalled else None
     cpu_used = usage.ru_utime + usage.ru_stime
     timed_out = killed.is_set() or sig == signal.SIGXCPU or cpu_used >= cpu_time_s
-    oom = not timed_out and any(marker in stderr[-2048:] for marker in _MEMORY_MARKERS)
+    failed = signalled or os.WEXITSTATUS(status) != 0
+    oom = failed and not timed_out and any(m in stderr[-2048:] for m in _MEMORY_MARKERS)
     notes = [f"process provider: rlimits only (asked for {provider!r})"]
     if killed.is_set():
         notes.append(f"killed after the wall-clock limit of {timeout_s:g} s")
