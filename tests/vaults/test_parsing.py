@@ -7,9 +7,12 @@ from __future__ import annotations
 import io
 import resource
 import zipfile
+from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.conftest import Member
 from tests.vaults.conftest import AddDocument
 from tests.vaults.documents import (
     make_docx,
@@ -194,3 +197,23 @@ def test_the_child_process_extracts_exactly_what_extraction_does(
     there = bounded.extract(data, content_type=content_type, filename=filename)
 
     assert here is not None and there == here
+
+
+def test_the_api_shows_a_rejected_bomb_as_that_objects_ingestion_error(
+    alice: Member, vault: Vault, bomb: bytes, django_capture_on_commit_callbacks: Any
+) -> None:
+    upload = SimpleUploadedFile("bomb.docx", bomb, DOCX)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = alice.client.post(
+            f"/vault/{vault.id}/objects", {"file": upload}, format="multipart"
+        )
+    assert created.status_code == 201, created.json()
+
+    shown = alice.client.get(f"/vault/{vault.id}/objects/{created.json()['id']}").json()
+    listed = alice.client.get("/vault")
+
+    assert shown["ingestionStatus"] == "failed"
+    assert shown["ingestionError"].startswith(
+        "document rejected: DOCX member word/document.xml declares 300 MiB uncompressed"
+    )
+    assert listed.status_code == 200
