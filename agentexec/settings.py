@@ -190,6 +190,16 @@ SANDBOX_GID = env.int("SANDBOX_GID", default=65534)
 # per organization, on the Organization record (admin).
 ORG_MAX_CONCURRENT_RUNS = env.int("ORG_MAX_CONCURRENT_RUNS", default=20)
 
+# --- Document ingest: text extraction runs in a bounded child process ----------------------
+INGEST_SANDBOX_PROVIDER = env.str("INGEST_SANDBOX_PROVIDER", default="auto")
+INGEST_MEMORY_MIB = env.int("INGEST_MEMORY_MIB", default=512)
+INGEST_TIMEOUT_S = env.int("INGEST_TIMEOUT_S", default=120)  # CPU time and wall clock
+INGEST_MAX_TEXT_BYTES = env.int("INGEST_MAX_TEXT_BYTES", default=32 * 1024 * 1024)
+INGEST_MAX_UNCOMPRESSED_BYTES = env.int("INGEST_MAX_UNCOMPRESSED_BYTES", default=256 * 1024 * 1024)
+INGEST_MAX_COMPRESSION_RATIO = env.float("INGEST_MAX_COMPRESSION_RATIO", default=100.0)
+INGEST_MAX_PAGES = env.int("INGEST_MAX_PAGES", default=5000)
+INGEST_CHUNK_BATCH = env.int("INGEST_CHUNK_BATCH", default=500)  # chunks per transaction
+
 # --- Worker (django-q2) ----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 # How often every worker process sweeps for lost runs (runs.services.runs_reap): a running run

@@ -2,7 +2,12 @@
 
 `extractor_for` says whether a file's type has an extractor at all (without one, ingest ends
 `stored`); `extract` raises ExtractionError with a message fit for the object's `error` when a
-file of a supported type cannot be read (corrupt, encrypted, no text layer).
+file of a supported type cannot be read (corrupt, encrypted, no text layer) or breaks one of the
+`Limits` (an archive bomb, too many pages, too much text).
+
+Standard library and the parser libraries only, no Django: ingest runs this module in a bounded
+child process (vaults.parsing.worker), never in the service's own processes. A MemoryError is
+never turned into an ExtractionError, so the child can report the memory limit as such.
 """
 
 from __future__ import annotations
@@ -14,12 +19,39 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
+
+from vaults.parsing import archive
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 log = logging.getLogger(__name__)
 
 
 class ExtractionError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one document may cost before it is rejected (the INGEST_* settings)."""
+
+    max_pages: int = 5000
+    max_text_bytes: int = 32 * 1024 * 1024
+    max_uncompressed_bytes: int = 256 * 1024 * 1024
+    max_compression_ratio: float = 100.0
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _check_text_size(size: int, limits: Limits) -> None:
+    if size > limits.max_text_bytes:
+        raise ExtractionError(
+            "document rejected: its text is larger than the limit of "
+            f"{archive.human_bytes(limits.max_text_bytes)}"
+        )
 
 
 @dataclass
@@ -49,8 +81,9 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def extract_plain(data: bytes) -> Extracted:
+def extract_plain(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     text = _clean(_decode(data))
+    _check_text_size(len(text.encode()), limits)
     if "\f" in text:  # form feeds are page breaks (printed transcripts, pdftotext output)
         return Extracted(pages=text.split("\f"), paged=True)
     return Extracted(pages=[text], paged=False)
@@ -93,7 +126,7 @@ class _HTMLText(HTMLParser):
             self.parts.append(data)
 
 
-def extract_html(data: bytes) -> Extracted:
+def extract_html(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     parser = _HTMLText()
     parser.feed(_decode(data))
     parser.close()
@@ -101,7 +134,9 @@ def extract_html(data: bytes) -> Extracted:
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
-    return Extracted(pages=[_clean(text.strip())], paged=False)
+    text = _clean(text.strip())
+    _check_text_size(len(text.encode()), limits)
+    return Extracted(pages=[text], paged=False)
 
 
 def _line_key(line: str) -> str:
@@ -135,7 +170,27 @@ def strip_running_lines(pages: list[str]) -> list[str]:
     return cleaned
 
 
-def extract_pdf(data: bytes) -> Extracted:
+def _pdf_pages(reader: PdfReader, limits: Limits) -> list[str]:
+    # len() trusts the page tree's /Count; the loop below holds the line if /Count lies.
+    if len(reader.pages) > limits.max_pages:
+        raise ExtractionError(
+            f"document rejected: the PDF has {len(reader.pages)} pages, over the limit of "
+            f"{limits.max_pages}"
+        )
+    pages: list[str] = []
+    size = 0
+    for number, page in enumerate(reader.pages, start=1):
+        if number > limits.max_pages:
+            raise ExtractionError(
+                f"document rejected: the PDF has more than {limits.max_pages} pages"
+            )
+        pages.append(_clean(page.extract_text() or ""))
+        size += len(pages[-1].encode())
+        _check_text_size(size, limits)
+    return pages
+
+
+def extract_pdf(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     import pypdf
     from pypdf.errors import DependencyError
 
@@ -150,8 +205,8 @@ def extract_pdf(data: bytes) -> Extracted:
                 raise ExtractionError(
                     "the PDF is encrypted with a password; upload an unencrypted copy"
                 )
-        pages = strip_running_lines([_clean(page.extract_text() or "") for page in reader.pages])
-    except ExtractionError:
+        pages = strip_running_lines(_pdf_pages(reader, limits))
+    except (ExtractionError, MemoryError):
         raise
     except Exception as exc:  # a corrupt file trips the parser anywhere, with any exception
         raise ExtractionError(f"the PDF could not be read (corrupt or not a PDF): {exc}") from exc
@@ -164,13 +219,27 @@ def extract_pdf(data: bytes) -> Extracted:
     return Extracted(pages=pages, paged=True)
 
 
-def extract_docx(data: bytes) -> Extracted:
+def _raise_memory_error(exc: Exception) -> None:
+    # libxml2 reports a failed allocation as a parse error; it is the memory limit all the same.
+    if "memory allocation failed" in str(exc).lower():
+        raise MemoryError(str(exc)) from exc
+
+
+def extract_docx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     import docx
     from docx.table import Table
 
     try:
+        # python-docx inflates members whole; an archive bomb must be turned away first.
+        archive.check_zip(
+            data,
+            kind="DOCX",
+            max_bytes=limits.max_uncompressed_bytes,
+            max_ratio=limits.max_compression_ratio,
+        )
         document = docx.Document(io.BytesIO(data))
         parts: list[str] = []
+        size = 0
         for block in document.iter_inner_content():
             if isinstance(block, Table):
                 for row in block.rows:
@@ -178,13 +247,21 @@ def extract_docx(data: bytes) -> Extracted:
                     parts.append(" | ".join(c for c in cells if c))
             else:
                 parts.append(block.text)
+            size += len(parts[-1]) + 2
+            _check_text_size(size, limits)  # characters: a cheap lower bound of the bytes
+    except archive.ArchiveRejected as exc:
+        raise ExtractionError(str(exc)) from exc
+    except (ExtractionError, MemoryError):
+        raise
     except Exception as exc:  # a corrupt file trips the parser anywhere, with any exception
+        _raise_memory_error(exc)
         raise ExtractionError(f"the DOCX could not be read (corrupt or not a DOCX): {exc}") from exc
-    text = "\n\n".join(p.strip() for p in parts if p.strip())
-    return Extracted(pages=[_clean(text)], paged=False)
+    text = _clean("\n\n".join(p.strip() for p in parts if p.strip()))
+    _check_text_size(len(text.encode()), limits)
+    return Extracted(pages=[text], paged=False)
 
 
-Extractor = Callable[[bytes], Extracted]
+Extractor = Callable[[bytes, Limits], Extracted]
 
 _BY_TYPE: dict[str, Extractor] = {
     "text/plain": extract_plain,
@@ -243,9 +320,12 @@ def guess_content_type(filename: str) -> str:
     return CONTENT_TYPES_BY_EXTENSION.get(ext, "application/octet-stream")
 
 
-def extract(data: bytes, *, content_type: str, filename: str) -> Extracted | None:
-    """The text of a file, or None when its type has no extractor."""
+def extract(
+    data: bytes, *, content_type: str, filename: str, limits: Limits = DEFAULT_LIMITS
+) -> Extracted | None:
+    """The text of a file, or None when its type has no extractor. In this process: ingest
+    calls it through vaults.parsing.bounded, in a child process with memory and time limits."""
     extractor = extractor_for(content_type, filename)
     if extractor is None:
         return None
-    return extractor(data)
+    return extractor(data, limits)

@@ -8,7 +8,7 @@ import posixpath
 import secrets
 import tempfile
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +27,7 @@ from agentexec.tenancy.models import Organization
 from vaults import extraction
 from vaults.chunking import Span, chunk_document
 from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
+from vaults.parsing import bounded
 
 log = logging.getLogger(__name__)
 
@@ -370,66 +371,128 @@ def _enqueue_ingest(object_id: str, workflow_id: str) -> None:
 def object_ingest_run(*, object_id: str) -> VaultObject | None:
     """Extract, chunk and index one object, ending completed, stored or failed. Any failure is
     this object's own: it is recorded on the object, never raised. Callable directly (the demo,
-    vault.write) as well as from the task."""
+    vault.write) as well as from the task.
+
+    No transaction is held for long, so nothing else waits on a big document: the text is
+    extracted in a bounded child process (vaults.parsing.bounded) outside any transaction, the
+    chunks are written in short batches, and the end is a compare-and-set on this ingest's
+    claim (the object still `processing`, with the start time this ingest saw), so an object
+    deleted or ingested again meanwhile is left alone."""
     obj = VaultObject.objects.select_related("vault").filter(id=object_id).first()
-    if obj is None:
+    claim = _ingest_claim(obj) if obj is not None else None
+    if obj is None or claim is None:
         log.info("ingest of %s skipped: the object no longer exists", object_id)
         return None
-    if obj.status != ObjectStatus.PROCESSING:
-        now = timezone.now()
-        VaultObject.objects.filter(id=obj.id).update(
-            status=ObjectStatus.PROCESSING,
-            error=None,
-            ingestion_started_at=now,
-            ingestion_completed_at=None,
-        )
     try:
         with obj.file.open("rb") as handle:
             data = handle.read()
         extracted = (
-            extraction.extract(data, content_type=obj.content_type, filename=obj.filename)
+            bounded.extract(data, content_type=obj.content_type, filename=obj.filename)
             if obj.vault.enable_indexing
             else None
         )
+        del data
     except extraction.ExtractionError as exc:
-        return _ingest_end(obj, ObjectStatus.FAILED, error=str(exc))
+        return _ingest_end(obj, claim, ObjectStatus.FAILED, error=str(exc))
     except Exception as exc:
         log.exception("ingest of %s failed while extracting text", obj.id)
         return _ingest_end(
-            obj, ObjectStatus.FAILED, error=f"text extraction failed unexpectedly ({exc!r})"
+            obj, claim, ObjectStatus.FAILED, error=f"text extraction failed unexpectedly ({exc!r})"
         )
     if extracted is None:
-        return _ingest_end(obj, ObjectStatus.STORED)
+        return _ingest_end(obj, claim, ObjectStatus.STORED)
     try:
-        return _index(obj, extracted)
+        return _index(obj, claim, extracted)
     except Exception as exc:
         log.exception("ingest of %s failed while indexing", obj.id)
-        return _ingest_end(obj, ObjectStatus.FAILED, error=f"indexing failed ({exc!r})")
+        return _ingest_end(obj, claim, ObjectStatus.FAILED, error=f"indexing failed ({exc!r})")
 
 
-def _index(obj: VaultObject, extracted: extraction.Extracted) -> VaultObject | None:
+def _ingest_claim(obj: VaultObject) -> datetime | None:
+    """The start time that identifies this ingest: the one object_ingest_start set, or a new one
+    for a direct call on an object that is not processing. None if the object is gone."""
+    if obj.status == ObjectStatus.PROCESSING and obj.ingestion_started_at is not None:
+        return obj.ingestion_started_at
+    now = timezone.now()
+    claimed = VaultObject.objects.filter(id=obj.id).update(
+        status=ObjectStatus.PROCESSING,
+        error=None,
+        ingestion_started_at=now,
+        ingestion_completed_at=None,
+    )
+    if not claimed:
+        return None
+    # Read back, not `now`: the claim is compared with what the database stored.
+    return (
+        VaultObject.objects.filter(id=obj.id).values_list("ingestion_started_at", flat=True).first()
+    )
+
+
+def _still_claimed(object_id: str, claim: datetime) -> bool:
+    """Inside a transaction: the object exists and this ingest still owns it (locked on
+    PostgreSQL, so a delete or a new claim waits for the batch)."""
+    return (
+        VaultObject.objects.select_for_update()
+        .filter(id=object_id, status=ObjectStatus.PROCESSING, ingestion_started_at=claim)
+        .exists()
+    )
+
+
+def _relaxed_commit() -> None:
+    if connection.vendor == "postgresql":
+        # A crash that loses this commit loses the ones after it too, and the object stays
+        # `processing`, to be ingested again: no need to wait for the WAL flush of each batch.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _index(
+    obj: VaultObject, claim: datetime, extracted: extraction.Extracted
+) -> VaultObject | None:
     text, offsets, spans = chunk_document(extracted.pages, paged=extracted.paged)
+    if not _chunks_delete(obj.id, claim):
+        return _ingest_lost(obj)
+    batch = settings.INGEST_CHUNK_BATCH
+    for start in range(0, len(spans), batch):
+        if not _chunks_add(obj, claim, spans[start : start + batch]):
+            return _ingest_lost(obj)
+    return _ingest_end(
+        obj,
+        claim,
+        ObjectStatus.COMPLETED,
+        text=(text, offsets),
+        page_count=len(extracted.pages) if extracted.paged else None,
+        text_length=len(text),
+        chunk_count=len(spans),
+    )
+
+
+def _chunks_add(obj: VaultObject, claim: datetime, spans: list[Span]) -> bool:
+    """One batch of chunks in its own short transaction; False if the object was deleted or
+    claimed by another ingest meanwhile."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The chunks and the `completed` status commit together, so a crash that loses
-            # this commit leaves the object `processing`, to be ingested again: no need to
-            # wait for the WAL flush of megabytes of index.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        if not VaultObject.objects.select_for_update().filter(id=obj.id).exists():
-            return None  # deleted while we extracted
-        Chunk.objects.filter(object_id=obj.id).delete()
+        _relaxed_commit()
+        if not _still_claimed(obj.id, claim):
+            return False
         _insert_chunks(obj, spans)
-        ObjectText.objects.update_or_create(
-            object_id=obj.id, defaults={"text": text, "page_offsets": offsets}
-        )
-        return _ingest_end(
-            obj,
-            ObjectStatus.COMPLETED,
-            page_count=len(extracted.pages) if extracted.paged else None,
-            text_length=len(text),
-            chunk_count=len(spans),
-        )
+    return True
+
+
+def _chunks_delete(object_id: str, claim: datetime) -> bool:
+    """Delete the object's chunks in short batches; False if the object was deleted or claimed
+    by another ingest meanwhile."""
+    batch = settings.INGEST_CHUNK_BATCH
+    while True:
+        with transaction.atomic():
+            if not _still_claimed(object_id, claim):
+                return False
+            ids = list(
+                Chunk.objects.filter(object_id=object_id).values_list("id", flat=True)[:batch]
+            )
+            if ids:
+                Chunk.objects.filter(id__in=ids).delete()
+        if len(ids) < batch:
+            return True
 
 
 def _insert_chunks(obj: VaultObject, spans: list[Span]) -> None:
@@ -454,19 +517,41 @@ def _insert_chunks(obj: VaultObject, spans: list[Span]) -> None:
 
 
 def _ingest_end(
-    obj: VaultObject, status: ObjectStatus, *, error: str | None = None, **counts: int | None
-) -> VaultObject:
+    obj: VaultObject,
+    claim: datetime,
+    status: ObjectStatus,
+    *,
+    error: str | None = None,
+    text: tuple[str, list[int]] | None = None,
+    **counts: int | None,
+) -> VaultObject | None:
+    """Compare-and-set the object from this ingest's `processing` to `status`, with its text
+    (`completed`) or without chunks and text (otherwise), in one short transaction."""
     if status != ObjectStatus.COMPLETED:
         counts = {"page_count": None, "text_length": None, "chunk_count": None}
-        Chunk.objects.filter(object_id=obj.id).delete()
-        ObjectText.objects.filter(object_id=obj.id).delete()
-    now = timezone.now()
-    VaultObject.objects.filter(id=obj.id).update(
-        status=status, error=error, ingestion_completed_at=now, updated_at=now, **counts
-    )
-    vault_totals_refresh(vault_id=obj.vault_id)
+        if not _chunks_delete(obj.id, claim):
+            return _ingest_lost(obj)
+    with transaction.atomic():
+        now = timezone.now()
+        ended = VaultObject.objects.filter(
+            id=obj.id, status=ObjectStatus.PROCESSING, ingestion_started_at=claim
+        ).update(status=status, error=error, ingestion_completed_at=now, updated_at=now, **counts)
+        if not ended:
+            return _ingest_lost(obj)
+        if text is None:
+            ObjectText.objects.filter(object_id=obj.id).delete()
+        else:
+            ObjectText.objects.update_or_create(
+                object_id=obj.id, defaults={"text": text[0], "page_offsets": text[1]}
+            )
+        vault_totals_refresh(vault_id=obj.vault_id)
     obj.refresh_from_db()
     return obj
+
+
+def _ingest_lost(obj: VaultObject) -> VaultObject | None:
+    log.info("ingest of %s stopped: the object was deleted or is being ingested again", obj.id)
+    return VaultObject.objects.filter(id=obj.id).first()
 
 
 # --- The quickstart's demo vault --------------------------------------------------------------

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import random
+from collections.abc import Callable
+from typing import IO
 
 
 def make_pdf(pages: list[str]) -> bytes:
@@ -42,4 +45,98 @@ def make_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> by
                 grid.cell(r, c).text = value
     out = io.BytesIO()
     document.save(out)
+    return out.getvalue()
+
+
+_W = b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def make_docx_with_body(write_body: Callable[[IO[bytes]], None], *, level: int = 6) -> bytes:
+    """A valid DOCX (python-docx's own skeleton) whose word/document.xml body is written by
+    `write_body`, streamed, so the XML can be far larger than memory would like."""
+    import zipfile
+
+    skeleton = zipfile.ZipFile(io.BytesIO(make_docx([])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
+        for info in skeleton.infolist():
+            if info.filename != "word/document.xml":
+                archive.writestr(info, skeleton.read(info))
+                continue
+            with archive.open("word/document.xml", "w", force_zip64=True) as member:
+                member.write(b'<?xml version="1.0" encoding="UTF-8"?><w:document ' + _W + b">")
+                member.write(b"<w:body>")
+                write_body(member)
+                member.write(b"</w:body></w:document>")
+    return out.getvalue()
+
+
+def paragraph_xml(text: bytes) -> bytes:
+    return b"<w:p><w:r><w:t>" + text + b"</w:t></w:r></w:p>"
+
+
+def make_zip_bomb_docx(expanded_mib: int = 300) -> bytes:
+    """A DOCX whose word/document.xml is `expanded_mib` MiB of empty paragraphs, compressed
+    about 1000:1 (a few hundred KB on disk): deflate's best case is a short repeat."""
+    megabyte = b"<w:p/>" * (1024 * 1024 // 6) + b" " * (1024 * 1024 % 6)
+
+    def body(member: IO[bytes]) -> None:
+        for _ in range(expanded_mib):
+            member.write(megabyte)
+
+    return make_docx_with_body(body, level=9)
+
+
+def understate_member_size(data: bytes, name: str, declared: int) -> bytes:
+    """The same ZIP with `name`'s uncompressed size in its local and central headers replaced
+    by `declared`: a header that lies."""
+    import struct
+    import zipfile
+
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
+    patched = bytearray(data)
+    struct.pack_into("<I", patched, info.header_offset + 22, declared)
+    central = patched.rfind(b"PK\x01\x02", 0, patched.rfind(name.encode()))
+    struct.pack_into("<I", patched, central + 24, declared)
+    return bytes(patched)
+
+
+def make_large_docx(paragraphs: int, words_per_paragraph: int) -> bytes:
+    """A legal DOCX of varied text (it compresses about 3:1, not like a bomb)."""
+    rng = random.Random(2025)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocabulary = ["".join(rng.choices(letters, k=rng.randint(3, 9))) for _ in range(3000)]
+    pool = [
+        paragraph_xml(" ".join(rng.choices(vocabulary, k=words_per_paragraph)).encode())
+        for _ in range(40)
+    ]
+
+    def body(member: IO[bytes]) -> None:
+        for n in range(paragraphs):
+            member.write(pool[n % len(pool)])
+
+    return make_docx_with_body(body, level=1)
+
+
+def make_pdf_with_blank_pages(count: int) -> bytes:
+    """A PDF of `count` blank pages in one flat page tree, written by hand: pypdf's writer takes
+    seconds for thousands of pages."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n")
+    offsets: list[int] = []
+
+    def add(body: bytes) -> None:
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (len(offsets), body))
+
+    kids = b" ".join(b"%d 0 R" % n for n in range(3, count + 3))
+    add(b"<< /Type /Catalog /Pages 2 0 R >>")
+    add(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, count))
+    for _ in range(count):
+        add(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(offsets) + 1))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
     return out.getvalue()
