@@ -398,7 +398,7 @@ class ObjectDownloadApi(APIView):
         tags=["vault"],
         summary="Download an object's bytes",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
+            (200, "*/*"): OpenApiResponse(
                 schemas.DOWNLOAD, description="The file, with its own Content-Type."
             )
         },
