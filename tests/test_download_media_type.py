@@ -17,7 +17,11 @@ def test_the_download_content_type_is_a_valid_media_type(alice, declared, sent):
     vault = alice.client.post("/vault", {"name": "Deals"}, format="json").json()
     upload = alice.client.post(
         f"/vault/{vault['id']}/objects",
-        {"file": SimpleUploadedFile("a.txt", b"hello"), "contentType": declared, "autoIndex": "false"},
+        {
+            "file": SimpleUploadedFile("a.txt", b"hello"),
+            "contentType": declared,
+            "autoIndex": "false",
+        },
         format="multipart",
     )
     assert upload.status_code == 201, upload.content
