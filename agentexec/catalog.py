@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agentexec.llm import catalog, router
+from agentexec.openapi import MODELS, TOOLS
 from agentexec.tools import registry
 
 
 class ModelsView(APIView):
     """The default model, the configured providers and which model ids route where."""
 
+    @extend_schema(tags=["agent"], summary="Models and providers", responses={200: MODELS})
     def get(self, request: Request) -> Response:
         return Response({"default": router.default_model(), **catalog.describe()})
 
@@ -20,6 +23,7 @@ class ModelsView(APIView):
 class ToolsView(APIView):
     """Every tool with its JSON schema, where it runs and whether this deployment can run it."""
 
+    @extend_schema(tags=["agent"], summary="Tools", responses={200: TOOLS})
     def get(self, request: Request) -> Response:
         tools = []
         for tool in registry.all_tools():

@@ -1,5 +1,6 @@
 """Settings, all driven by the environment (django-environ; a `.env` file is optional)."""
 
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +27,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "corsheaders",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "axes",
     "agentexec.tenancy",
@@ -35,6 +39,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "agentexec.requestid.RequestIdMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "agentexec.middleware.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -111,8 +117,10 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 LOGIN_URL = "ui:login"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["agentexec.tenancy.auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Bearer API keys; OPTIONS (CORS preflights, method discovery) needs none.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["agentexec.preflight.ApiKeyOrOptionsAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["agentexec.preflight.IsAuthenticatedOrOptions"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": ["agentexec.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["agentexec.ratelimit.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -120,11 +128,24 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# Every line carries the request id ("-" outside a request); LOG_FORMAT=json writes one JSON
+# object per line (time, level, logger, message, request_id).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "agentexec.requestid.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "agentexec.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},
@@ -287,3 +308,63 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "agentexec.ratelimit.client_address"
 AXES_LOCKOUT_CALLABLE = "runs.views.staff_locked_out"
 AXES_VERBOSE = False  # no banner on every start; lockouts are still logged as warnings
+
+# --- Operations: health, metrics, CORS, OpenAPI ---------------------------------------------------
+# /readyz wants a worker cluster heartbeat this recent. django-q2 keeps its cluster stats in a
+# cache (Redis itself with REDIS_URL); with the ORM broker they go to the "q_stats" cache, which
+# every process must share: a directory by default (one host); several hosts set
+# Q_STATS_CACHE_URL to a shared cache, e.g. dbcache://agentexec_q_stats after
+# `manage.py createcachetable`.
+READYZ_WORKER_MAX_AGE_S = env.float("READYZ_WORKER_MAX_AGE_S", default=60.0)
+Q_STATS_CACHE_URL = env.str(
+    "Q_STATS_CACHE_URL", default=f"filecache://{tempfile.gettempdir()}/agentexec-q-stats"
+)
+CACHES["q_stats"] = environ.Env.cache_url_config(Q_STATS_CACHE_URL)
+Q_CLUSTER["cache"] = "q_stats"
+# /metrics is open unless this is set; then it wants `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# CORS for browser clients, on the API paths only; no origins (the default) = no CORS headers.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(agent/|vault(/|$)|openapi\.json$|healthz$|readyz$)"
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "last-event-id",
+    "user-agent",
+    "x-request-id",
+    "x-stainless-arch",
+    "x-stainless-async",
+    "x-stainless-lang",
+    "x-stainless-os",
+    "x-stainless-package-version",
+    "x-stainless-read-timeout",
+    "x-stainless-retry-count",
+    "x-stainless-runtime",
+    "x-stainless-runtime-version",
+    "x-stainless-timeout",
+)
+CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after"]
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=600)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "agentexec API",
+    "DESCRIPTION": "Agent API v1 and Vault API (case.dev compatible), self-hosted. Authenticate "
+    'with `Authorization: Bearer <API key>`. Every error is `{"error": {"type", "message", '
+    '"fields"}}`.',
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "agentexec.openapi.add_error_responses",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

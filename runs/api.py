@@ -6,6 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -15,7 +17,7 @@ from rest_framework.views import APIView
 from agentexec.errors import ApplicationError, ConflictError
 from agentexec.negotiation import AnyAcceptNegotiation
 from agentexec.tenancy.auth import caller
-from runs import selectors, services
+from runs import schemas, selectors, services
 from runs.events import sse_stream
 from runs.idempotency import idempotent, is_client_retry, request_digest
 from runs.models import Run, RunStatus
@@ -34,6 +36,13 @@ from runs.serializers import (
     status_output,
 )
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Replays the stored response for a retried POST with the same key and body.",
+)
+
 
 def org_id(request: Request) -> str:
     return caller(request).organization.id
@@ -43,6 +52,13 @@ class ExecuteView(APIView):
     """POST /agent/v1/execute: an ephemeral agent and a run, executed before the response
     (or, with agentRuntime, queued on the worker)."""
 
+    @extend_schema(
+        tags=["agent"],
+        summary="Execute a prompt with an ephemeral agent",
+        request=ExecuteInputSerializer,
+        responses={200: schemas.EXECUTE},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         client = caller(request)
@@ -90,6 +106,13 @@ class ExecuteView(APIView):
 
 
 class AgentListView(APIView):
+    @extend_schema(
+        tags=["agent"],
+        summary="Create an agent",
+        request=AgentCreateInputSerializer,
+        responses={201: schemas.AGENT},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         serializer = AgentCreateInputSerializer(
@@ -101,6 +124,13 @@ class AgentListView(APIView):
         )
         return Response(agent_output(agent), status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        tags=["agent"],
+        summary="List agents",
+        operation_id="agent_v1_agents_list",
+        parameters=[ListParamsSerializer],
+        responses={200: schemas.AGENT_LIST},
+    )
     def get(self, request: Request) -> Response:
         params = ListParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -119,10 +149,17 @@ class AgentListView(APIView):
 
 
 class AgentDetailView(APIView):
+    @extend_schema(tags=["agent"], summary="Get an agent", responses={200: schemas.AGENT})
     def get(self, request: Request, agent_id: str) -> Response:
         agent = selectors.agent_get(organization_id=org_id(request), agent_id=agent_id)
         return Response(agent_output(agent))
 
+    @extend_schema(
+        tags=["agent"],
+        summary="Update an agent",
+        request=AgentUpdateInputSerializer,
+        responses={200: schemas.AGENT},
+    )
     def patch(self, request: Request, agent_id: str) -> Response:
         agent = selectors.agent_get(organization_id=org_id(request), agent_id=agent_id)
         serializer = AgentUpdateInputSerializer(
@@ -133,6 +170,7 @@ class AgentDetailView(APIView):
         agent = services.agent_update(agent=agent, changes=changes)
         return Response(agent_output(agent))
 
+    @extend_schema(tags=["agent"], summary="Delete an agent", responses={200: schemas.OK})
     def delete(self, request: Request, agent_id: str) -> Response:
         agent = selectors.agent_get(organization_id=org_id(request), agent_id=agent_id)
         services.agent_delete(agent=agent)
@@ -143,6 +181,13 @@ class AgentDetailView(APIView):
 
 
 class RunListView(APIView):
+    @extend_schema(
+        tags=["run"],
+        summary="Create a run (queued until exec)",
+        request=RunCreateInputSerializer,
+        responses={201: schemas.RUN_CREATED},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         client = caller(request)
@@ -169,6 +214,12 @@ class RunListView(APIView):
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        tags=["run"],
+        summary="List runs",
+        parameters=[RunListParamsSerializer],
+        responses={200: schemas.RUN_LIST},
+    )
     def get(self, request: Request) -> Response:
         params = RunListParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -189,6 +240,9 @@ class RunListView(APIView):
 
 
 class RunExecView(APIView):
+    @extend_schema(
+        tags=["run"], summary="Start a queued run", request=None, responses={200: schemas.RUN_EXEC}
+    )
     def post(self, request: Request, run_id: str) -> Response:
         run = selectors.run_get(organization_id=org_id(request), run_id=run_id)
         try:
@@ -209,18 +263,27 @@ class RunExecView(APIView):
 
 
 class RunStatusView(APIView):
+    @extend_schema(tags=["run"], summary="A run's status", responses={200: schemas.RUN_STATUS_OUT})
     def get(self, request: Request, run_id: str) -> Response:
         run = selectors.run_get_fresh(organization_id=org_id(request), run_id=run_id)
         return Response(status_output(run))
 
 
 class RunDetailsView(APIView):
+    @extend_schema(
+        tags=["run"],
+        summary="A run's result, steps and usage",
+        responses={200: schemas.RUN_DETAILS},
+    )
     def get(self, request: Request, run_id: str) -> Response:
         run = selectors.run_get_fresh(organization_id=org_id(request), run_id=run_id)
         return Response(details_output(run))
 
 
 class RunCancelView(APIView):
+    @extend_schema(
+        tags=["run"], summary="Cancel a run", request=None, responses={200: schemas.RUN_CANCEL}
+    )
     def post(self, request: Request, run_id: str) -> Response:
         run = selectors.run_get(organization_id=org_id(request), run_id=run_id)
         if services.run_cancel(run=run):
@@ -233,6 +296,12 @@ class RunCancelView(APIView):
 
 
 class RunWatchView(APIView):
+    @extend_schema(
+        tags=["run"],
+        summary="Add a callback URL notified when the run ends",
+        request=RunWatchInputSerializer,
+        responses={200: schemas.RUN_WATCH},
+    )
     def post(self, request: Request, run_id: str) -> Response:
         run = selectors.run_get(organization_id=org_id(request), run_id=run_id)
         serializer = RunWatchInputSerializer(data=request.data)
@@ -250,6 +319,19 @@ class RunEventsView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = AnyAcceptNegotiation
 
+    @extend_schema(
+        tags=["run"],
+        summary="Stream a run's events (Server-Sent Events)",
+        parameters=[
+            OpenApiParameter("Last-Event-ID", OpenApiTypes.STR, OpenApiParameter.HEADER),
+            OpenApiParameter("lastEventId", OpenApiTypes.STR, OpenApiParameter.QUERY),
+        ],
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                schemas.EVENTS, description="The event stream."
+            )
+        },
+    )
     def get(self, request: Request, run_id: str) -> StreamingHttpResponse:
         run = selectors.run_get_fresh(organization_id=org_id(request), run_id=run_id)
         raw = request.headers.get("Last-Event-ID") or request.query_params.get("lastEventId") or "0"

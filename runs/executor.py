@@ -17,6 +17,7 @@ from django.conf import settings
 
 from agentexec.llm import router
 from agentexec.llm.base import ModelError, ModelNotRoutable, ModelRequest, ToolSchema
+from agentexec.requestid import current_request_id
 from agentexec.tools import registry
 from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult
 from runs import services
@@ -311,6 +312,8 @@ def run_execute(run: Run) -> None:
         provider=provider.name, runtime_id=sandbox.id, runtime_state="running"
     )
     limits = sandbox_services.limits_for(run)
+    if request_id := current_request_id():
+        session.note(f"started by request {request_id}")
     session.note(
         f"sandbox {sandbox.id}: provider {provider.name}, cpu {limits.cpu}, "
         f"memory {limits.memory_mib} MiB, "

@@ -3,11 +3,13 @@ organization: another organization's ids answer 404."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -19,7 +21,7 @@ from agentexec.middleware import own_body_limit
 from agentexec.negotiation import AnyAcceptNegotiation
 from agentexec.parsers import JSONParser
 from agentexec.tenancy.models import Organization
-from vaults import extraction, search, selectors, services, signing
+from vaults import extraction, schemas, search, selectors, services, signing
 from vaults.models import ObjectStatus, VaultObject
 from vaults.serializers import (
     ChunkOut,
@@ -41,6 +43,7 @@ from vaults.serializers import (
 )
 
 DOWNLOAD_URL_EXPIRES_S = 3600
+_MEDIA_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+(\s*;\s*[\w.+-]+=[^;\s]+)*", re.ASCII)
 
 
 def _org(request: Request) -> Organization:
@@ -58,11 +61,23 @@ def _object(request: Request, vault_id: str, object_id: str) -> VaultObject:
 
 
 class VaultListCreateApi(APIView):
+    @extend_schema(
+        tags=["vault"],
+        summary="List vaults",
+        operation_id="vault_list",
+        responses={200: schemas.VAULT_LIST},
+    )
     def get(self, request: Request) -> Response:
         vaults = selectors.vault_list(organization=_org(request))
         data = VaultOut(vaults, many=True).data
         return Response({"vaults": data, "total": len(data)})
 
+    @extend_schema(
+        tags=["vault"],
+        summary="Create a vault",
+        request=VaultCreateIn,
+        responses={201: schemas.VAULT},
+    )
     def post(self, request: Request) -> Response:
         data = _valid(VaultCreateIn, request.data)
         vault = services.vault_create(
@@ -77,10 +92,17 @@ class VaultListCreateApi(APIView):
 
 
 class VaultDetailApi(APIView):
+    @extend_schema(tags=["vault"], summary="Get a vault", responses={200: schemas.VAULT})
     def get(self, request: Request, vault_id: str) -> Response:
         vault = selectors.vault_get(organization=_org(request), vault_id=vault_id)
         return Response(VaultOut(vault).data)
 
+    @extend_schema(
+        tags=["vault"],
+        summary="Update a vault",
+        request=VaultUpdateIn,
+        responses={200: schemas.VAULT},
+    )
     def patch(self, request: Request, vault_id: str) -> Response:
         vault = selectors.vault_get(organization=_org(request), vault_id=vault_id)
         data = _valid(VaultUpdateIn, request.data)
@@ -90,6 +112,7 @@ class VaultDetailApi(APIView):
         vault = services.vault_update(vault=vault, changes=changes)
         return Response(VaultOut(vault).data)
 
+    @extend_schema(tags=["vault"], summary="Delete a vault", responses={200: schemas.VAULT_DELETED})
     def delete(self, request: Request, vault_id: str) -> Response:
         vault = selectors.vault_get(organization=_org(request), vault_id=vault_id)
         summary = services.vault_delete(vault=vault)
@@ -97,6 +120,12 @@ class VaultDetailApi(APIView):
 
 
 class UploadApi(APIView):
+    @extend_schema(
+        tags=["vault"],
+        summary="Create an object and a presigned upload URL",
+        request=UploadIn,
+        responses={200: schemas.UPLOAD},
+    )
     def post(self, request: Request, vault_id: str) -> Response:
         vault = selectors.vault_get(organization=_org(request), vault_id=vault_id)
         data = _valid(UploadIn, request.data)
@@ -135,6 +164,12 @@ class UploadApi(APIView):
 
 
 class ConfirmUploadApi(APIView):
+    @extend_schema(
+        tags=["vault"],
+        summary="Confirm an upload",
+        request=ConfirmUploadIn,
+        responses={200: schemas.CONFIRM},
+    )
     def post(self, request: Request, vault_id: str, object_id: str) -> Response:
         obj = _object(request, vault_id, object_id)
         data = _valid(ConfirmUploadIn, request.data)
@@ -155,6 +190,9 @@ class ConfirmUploadApi(APIView):
 
 
 class IngestApi(APIView):
+    @extend_schema(
+        tags=["vault"], summary="Start ingestion", request=None, responses={200: schemas.INGEST}
+    )
     def post(self, request: Request, vault_id: str, object_id: str) -> Response:
         obj = services.object_ingest_start(obj=_object(request, vault_id, object_id))
         stored = obj.status == ObjectStatus.STORED
@@ -176,6 +214,9 @@ class IngestApi(APIView):
 
 
 class SearchApi(APIView):
+    @extend_schema(
+        tags=["vault"], summary="Search a vault", request=SearchIn, responses={200: schemas.SEARCH}
+    )
     def post(self, request: Request, vault_id: str) -> Response:
         vault = selectors.vault_get(organization=_org(request), vault_id=vault_id)
         data = _valid(SearchIn, request.data)
@@ -204,11 +245,23 @@ class SearchApi(APIView):
 class ObjectListApi(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
+    @extend_schema(
+        tags=["vault"],
+        summary="List objects",
+        operation_id="vault_objects_list",
+        responses={200: schemas.OBJECT_LIST},
+    )
     def get(self, request: Request, vault_id: str) -> Response:
         vault = selectors.vault_get(organization=_org(request), vault_id=vault_id)
         objects = ObjectOut(selectors.object_list(vault=vault), many=True).data
         return Response({"vaultId": vault.id, "objects": objects, "count": len(objects)})
 
+    @extend_schema(
+        tags=["vault"],
+        summary="Upload a file in one step (multipart/form-data)",
+        request={"multipart/form-data": MultipartUploadIn},
+        responses={201: schemas.OBJECT},
+    )
     def post(self, request: Request, vault_id: str) -> Response:
         """The one-step upload: multipart/form-data with `file` (and optional filename,
         contentType, path, metadata as JSON, autoIndex which defaults to true)."""
@@ -232,6 +285,9 @@ class ObjectListApi(APIView):
 
 
 class ObjectDetailApi(APIView):
+    @extend_schema(
+        tags=["vault"], summary="Get an object", responses={200: schemas.OBJECT_WITH_DOWNLOAD}
+    )
     def get(self, request: Request, vault_id: str, object_id: str) -> Response:
         obj = _object(request, vault_id, object_id)
         body = dict(ObjectOut(obj).data)
@@ -240,11 +296,23 @@ class ObjectDetailApi(APIView):
         body["expiresIn"] = DOWNLOAD_URL_EXPIRES_S
         return Response(body)
 
+    @extend_schema(
+        tags=["vault"],
+        summary="Update an object",
+        request=ObjectUpdateIn,
+        responses={200: schemas.OBJECT},
+    )
     def patch(self, request: Request, vault_id: str, object_id: str) -> Response:
         obj = _object(request, vault_id, object_id)
         obj = services.object_update(obj=obj, changes=_valid(ObjectUpdateIn, request.data))
         return Response(ObjectOut(obj).data)
 
+    @extend_schema(
+        tags=["vault"],
+        summary="Delete an object",
+        parameters=[ObjectDeleteQueryIn],
+        responses={200: schemas.OBJECT_DELETED},
+    )
     def delete(self, request: Request, vault_id: str, object_id: str) -> Response:
         obj = _object(request, vault_id, object_id)
         force = _valid(ObjectDeleteQueryIn, request.query_params)["force"]
@@ -253,6 +321,7 @@ class ObjectDetailApi(APIView):
 
 
 class ObjectTextApi(APIView):
+    @extend_schema(tags=["vault"], summary="An object's text", responses={200: schemas.TEXT})
     def get(self, request: Request, vault_id: str, object_id: str) -> Response:
         obj = _object(request, vault_id, object_id)
         text = selectors.object_text(obj=obj)
@@ -273,6 +342,12 @@ class ObjectTextApi(APIView):
 
 
 class ObjectPagesApi(APIView):
+    @extend_schema(
+        tags=["vault"],
+        summary="An object's pages",
+        parameters=[PageRangeIn],
+        responses={200: schemas.PAGES},
+    )
     def get(self, request: Request, vault_id: str, object_id: str) -> Response:
         obj = _object(request, vault_id, object_id)
         text = selectors.object_text(obj=obj)
@@ -298,6 +373,12 @@ class ObjectPagesApi(APIView):
 
 
 class ObjectChunksApi(APIView):
+    @extend_schema(
+        tags=["vault"],
+        summary="An object's chunks",
+        parameters=[ChunkRangeIn],
+        responses={200: schemas.CHUNKS},
+    )
     def get(self, request: Request, vault_id: str, object_id: str) -> Response:
         obj = _object(request, vault_id, object_id)
         data = _valid(ChunkRangeIn, request.query_params)
@@ -315,11 +396,26 @@ class ObjectChunksApi(APIView):
 class ObjectDownloadApi(APIView):
     content_negotiation_class = AnyAcceptNegotiation
 
+    @extend_schema(
+        tags=["vault"],
+        summary="Download an object's bytes",
+        responses={
+            (200, "*/*"): OpenApiResponse(
+                schemas.DOWNLOAD, description="The file, with its own Content-Type."
+            )
+        },
+    )
     def get(self, request: Request, vault_id: str, object_id: str) -> HttpResponseBase:
         return _file_response(_object(request, vault_id, object_id))
 
 
 class PresignedUrlApi(APIView):
+    @extend_schema(
+        tags=["vault"],
+        summary="A presigned URL",
+        request=PresignedUrlIn,
+        responses={200: schemas.PRESIGNED},
+    )
     def post(self, request: Request, vault_id: str, object_id: str) -> Response:
         obj = _object(request, vault_id, object_id)
         data = _valid(PresignedUrlIn, request.data)
@@ -344,7 +440,10 @@ def _file_response(obj: VaultObject) -> HttpResponseBase:
             error_body("conflict", f"Object {obj.id} has no content yet."), status=409
         )
     response = FileResponse(obj.file.open("rb"), as_attachment=True, filename=obj.filename)
-    response["Content-Type"] = obj.content_type or "application/octet-stream"
+    # The stored type is whatever the uploader declared: only a type/subtype goes out as is.
+    declared = obj.content_type.strip()
+    media_type = declared if _MEDIA_TYPE.fullmatch(declared) else "application/octet-stream"
+    response["Content-Type"] = media_type
     return response
 
 
