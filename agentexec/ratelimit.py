@@ -7,6 +7,7 @@ the window, so a new window starts from zero without anyone resetting anything."
 from __future__ import annotations
 
 import functools
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -93,6 +94,17 @@ def client_address(request: HttpRequest | Request) -> str:
         if forwarded:
             return forwarded
     return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def staff_login_address(request: HttpRequest) -> str | None:
+    """The client address for django-axes, which stores it as an IP address: None when it is not
+    one (a login without a request address, e.g. the test client's `login()`)."""
+    address = client_address(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address
 
 
 # --- Failed API authentication, per client address ------------------------------------------
