@@ -32,6 +32,8 @@ def depth_exceeds(data: Any, limit: int) -> bool:
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
+        if not isinstance(value, (dict, list)):
+            continue  # a scalar body (null, 3, "text") nests nothing
         children = value.values() if isinstance(value, dict) else value
         if depth > limit:
             return True

@@ -137,3 +137,9 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(alice, setti
     )
     assert response.status_code == 413
     assert not Vault.objects.exists()
+
+
+@pytest.mark.parametrize("body", ["null", "3", '"text"', "true"])
+def test_a_scalar_json_body_is_a_400_not_a_500(alice, body):
+    response = alice.client.post("/agent/v1/execute", data=body, content_type="application/json")
+    assert response.status_code == 400
