@@ -205,12 +205,13 @@ def test_status_and_details_read_the_stored_run(alice):
 
 
 def test_a_run_of_another_organization_is_never_visible(alice, charlie):
-    body = execute(alice, prompt="hi", model="local/echo")
+    secret = "privileged settlement terms"  # no id of base36 characters can contain it
+    body = execute(alice, prompt=secret, model="local/echo")
     for suffix in ("status", "details"):
         response = charlie.client.get(f"/agent/v1/run/{body['runId']}/{suffix}")
         assert response.status_code == 404
         assert response.json()["error"]["type"] == "not_found"
-        assert "hi" not in response.content.decode()
+        assert secret not in response.content.decode()
 
 
 def test_nul_characters_in_tool_output_are_stored_safely(alice):
