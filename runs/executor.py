@@ -18,6 +18,7 @@ from django.conf import settings
 from agentexec.llm import router
 from agentexec.llm.base import ModelError, ModelNotRoutable, ModelRequest, ToolSchema
 from agentexec.requestid import current_request_id
+from agentexec.tenancy.models import ApiKey
 from agentexec.tools import registry
 from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult
 from runs import services
@@ -298,6 +299,16 @@ def _jsonable(content: Any) -> Any:
         except ValueError:
             return content
     return content
+
+
+def execute(*, api_key: ApiKey, params: services.RunParams, request_hash: str = "") -> Run:
+    """POST /agent/v1/execute: create the run and execute it in this thread."""
+    run = services.run_create_ephemeral(
+        api_key=api_key, params=params, status=RunStatus.RUNNING, request_hash=request_hash
+    )
+    run_execute(run)
+    run.refresh_from_db()
+    return run
 
 
 def run_execute(run: Run) -> None:
