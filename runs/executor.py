@@ -67,9 +67,22 @@ def system_prompt(run: Run) -> str:
     return system
 
 
+def tool_context(run: Run) -> ToolContext:
+    """What the run's host tools may know of it: its organization, id and scope."""
+    agent_vault_ids = run.agent.vault_ids if run.agent_id else None
+    return ToolContext(
+        organization_id=run.organization_id,
+        run_id=run.id,
+        vault_ids=tuple(run.vault_ids or ()),
+        agent_vault_ids=tuple(agent_vault_ids or ()),
+        object_ids=tuple(run.object_ids or ()),
+    )
+
+
 @dataclass
 class RunSession:
     run: Run
+    tool_context: ToolContext
     tools: dict[str, Tool] = field(default_factory=dict)
     runner_log: list[str] = field(default_factory=list)
     sequence: int = 0
@@ -189,7 +202,7 @@ class RunSession:
         assert tool.handler is not None
         t0 = time.monotonic()
         try:
-            result = tool.handler(ToolContext(run=self.run), tool_input)
+            result = tool.handler(self.tool_context, tool_input)
         except ToolError as exc:
             result = ToolResult(str(exc), is_error=True, status_code=400)
         except Exception:
@@ -313,7 +326,7 @@ def execute(*, api_key: ApiKey, params: services.RunParams, request_hash: str = 
 
 def run_execute(run: Run) -> None:
     """Executes a run that is already `running`. Never raises; the run always ends."""
-    session = RunSession(run=run)
+    session = RunSession(run=run, tool_context=tool_context(run))
     session.tools = {
         t.name: t for t in registry.effective_tools(run.enabled_tools, run.disabled_tools)
     }

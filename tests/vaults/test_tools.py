@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from agentexec.tools import registry
-from agentexec.tools.registry import ToolContext, ToolError, ToolResult
+from agentexec.tools.registry import ToolError, ToolResult
+from runs.executor import tool_context
 from runs.models import Run
 from tests.conftest import Member
 from tests.vaults.conftest import AddDocument, make_run
@@ -23,7 +24,7 @@ HANDLERS = {t.name: t.handler for t in tools.TOOLS}
 def call(run: Run, name: str, **input: Any) -> ToolResult:
     handler = HANDLERS[name]
     assert handler is not None
-    result = handler(ToolContext(run=run), input)
+    result = handler(tool_context(run), input)
     json.dumps(result.content)  # always JSON-serialisable
     return result
 
