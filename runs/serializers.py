@@ -14,6 +14,7 @@ from agentexec.tools import registry
 from runs.callbacks import CallbackUrlError, check_callback_url
 from runs.models import Agent, RunStatus
 from runs.services import AgentParams, RunParams
+from vaults.selectors import run_scope_errors
 
 
 class StrictCharField(serializers.CharField):
@@ -95,13 +96,7 @@ def check_prompt(value: str) -> str:
 def scope_errors(
     organization_id: str, vault_ids: list[str] | None, object_ids: list[str] | None
 ) -> dict[str, list[str]]:
-    """Unknown or foreign vault/object ids, once the vaults app is installed."""
-    from django.apps import apps
-
-    if not apps.is_installed("vaults"):
-        return {}
-    from vaults.selectors import run_scope_errors
-
+    """Unknown or foreign vault/object ids."""
     return run_scope_errors(
         organization_id=organization_id, vault_ids=vault_ids, object_ids=object_ids
     )
