@@ -306,7 +306,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "agentexec.ratelimit.staff_login_address"
-AXES_LOCKOUT_CALLABLE = "runs.views.staff_locked_out"
+AXES_LOCKOUT_CALLABLE = "agentexec.staff.staff_locked_out"
 AXES_VERBOSE = False  # no banner on every start; lockouts are still logged as warnings
 
 # --- Operations: health, metrics, CORS, OpenAPI ---------------------------------------------------

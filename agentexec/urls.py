@@ -6,10 +6,13 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+# The staff web UI: one "ui" namespace (ui:runs, ui:vaults, ...) over the apps' staff pages.
+STAFF_UI = [path("", include("runs.ui_urls")), path("", include("vaults.ui_urls"))]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("agent/v1/", include("runs.urls")),
-    path("ui/", include("runs.ui_urls")),
+    path("ui/", include((STAFF_UI, "ui"))),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     path("docs/redoc", SpectacularRedocView.as_view(url_name="openapi"), name="docs-redoc"),

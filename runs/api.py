@@ -17,10 +17,10 @@ from rest_framework.views import APIView
 from agentexec.errors import ApplicationError, ConflictError
 from agentexec.negotiation import AnyAcceptNegotiation
 from agentexec.tenancy.auth import caller
-from runs import schemas, selectors, services
+from runs import executor, outputs, schemas, selectors, services
 from runs.events import sse_stream
 from runs.idempotency import idempotent, is_client_retry, request_digest
-from runs.models import Run, RunStatus
+from runs.models import Run
 from runs.serializers import (
     AgentCreateInputSerializer,
     AgentUpdateInputSerializer,
@@ -29,11 +29,6 @@ from runs.serializers import (
     RunCreateInputSerializer,
     RunListParamsSerializer,
     RunWatchInputSerializer,
-    agent_output,
-    details_output,
-    execute_output,
-    run_list_item,
-    status_output,
 )
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -84,22 +79,12 @@ class ExecuteView(APIView):
                 api_key=client.api_key, params=params, request_hash=digest
             )
         else:
-            run = services.execute(api_key=client.api_key, params=params, request_hash=digest)
+            run = executor.execute(api_key=client.api_key, params=params, request_hash=digest)
         return Response(self.answer(run, legacy=legacy))
 
     @staticmethod
     def answer(run: Run, *, legacy: bool) -> dict[str, Any]:
-        if not legacy:
-            return execute_output(run)
-        return {
-            "runId": run.id,
-            "agentId": run.agent_id,
-            "status": "running",
-            "provider": run.provider or None,
-            "runtimeState": "running",
-            "message": f"Run started. Poll /agent/v1/run/{run.id}/status for progress "
-            f"and /agent/v1/run/{run.id}/details for the result.",
-        }
+        return outputs.execute_queued_output(run) if legacy else outputs.execute_output(run)
 
 
 # -- agents -------------------------------------------------------------------------------
@@ -122,7 +107,7 @@ class AgentListView(APIView):
         agent = services.agent_create(
             organization_id=org_id(request), params=serializer.to_params()
         )
-        return Response(agent_output(agent), status=status.HTTP_201_CREATED)
+        return Response(outputs.agent_output(agent), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         tags=["agent"],
@@ -139,20 +124,14 @@ class AgentListView(APIView):
             cursor=params.validated_data.get("cursor"),
             limit=params.validated_data["limit"],
         )
-        return Response(
-            {
-                "agents": [agent_output(a, full=False) for a in page],
-                "hasMore": has_more,
-                "nextCursor": page[-1].id if has_more else None,
-            }
-        )
+        return Response(outputs.agent_list_output(page, has_more=has_more))
 
 
 class AgentDetailView(APIView):
     @extend_schema(tags=["agent"], summary="Get an agent", responses={200: schemas.AGENT})
     def get(self, request: Request, agent_id: str) -> Response:
         agent = selectors.agent_get(organization_id=org_id(request), agent_id=agent_id)
-        return Response(agent_output(agent))
+        return Response(outputs.agent_output(agent))
 
     @extend_schema(
         tags=["agent"],
@@ -168,13 +147,13 @@ class AgentDetailView(APIView):
         serializer.is_valid(raise_exception=True)
         changes = {k: serializer.validated_data[k] for k in serializer.validated_data}
         agent = services.agent_update(agent=agent, changes=changes)
-        return Response(agent_output(agent))
+        return Response(outputs.agent_output(agent))
 
     @extend_schema(tags=["agent"], summary="Delete an agent", responses={200: schemas.OK})
     def delete(self, request: Request, agent_id: str) -> Response:
         agent = selectors.agent_get(organization_id=org_id(request), agent_id=agent_id)
         services.agent_delete(agent=agent)
-        return Response({"ok": True})
+        return Response(outputs.ok_output())
 
 
 # -- runs ---------------------------------------------------------------------------------
@@ -205,14 +184,7 @@ class RunListView(APIView):
             object_ids=data.get("objectIds"),
             callback_url=data.get("callbackUrl") or "",
         )
-        body = {
-            "id": run.id,
-            "agentId": run.agent_id,
-            "status": run.status,
-            "objectIds": run.object_ids,
-            "createdAt": run.created_at,
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(outputs.run_created_output(run), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         tags=["run"],
@@ -230,13 +202,7 @@ class RunListView(APIView):
         if data.get("status"):
             runs = runs.filter(status=data["status"])
         page, has_more = selectors.page(runs, cursor=data.get("cursor"), limit=data["limit"])
-        return Response(
-            {
-                "runs": [run_list_item(r) for r in page],
-                "hasMore": has_more,
-                "nextCursor": page[-1].id if has_more else None,
-            }
-        )
+        return Response(outputs.run_list_output(page, has_more=has_more))
 
 
 class RunExecView(APIView):
@@ -252,21 +218,14 @@ class RunExecView(APIView):
                 f"run {run.id} cannot be started: it is {exc} "
                 "(a run is executed once; create a new run to run again)"
             ) from exc
-        return Response(
-            {
-                "id": run.id,
-                "status": "running",
-                "workflowId": run.workflow_id or None,
-                "message": f"Run queued on the worker. Poll /agent/v1/run/{run.id}/status.",
-            }
-        )
+        return Response(outputs.run_exec_output(run))
 
 
 class RunStatusView(APIView):
     @extend_schema(tags=["run"], summary="A run's status", responses={200: schemas.RUN_STATUS_OUT})
     def get(self, request: Request, run_id: str) -> Response:
-        run = selectors.run_get_fresh(organization_id=org_id(request), run_id=run_id)
-        return Response(status_output(run))
+        run = services.run_get_reaped(organization_id=org_id(request), run_id=run_id)
+        return Response(outputs.status_output(run))
 
 
 class RunDetailsView(APIView):
@@ -276,8 +235,10 @@ class RunDetailsView(APIView):
         responses={200: schemas.RUN_DETAILS},
     )
     def get(self, request: Request, run_id: str) -> Response:
-        run = selectors.run_get_fresh(organization_id=org_id(request), run_id=run_id)
-        return Response(details_output(run))
+        run = services.run_get_reaped(organization_id=org_id(request), run_id=run_id)
+        steps = selectors.run_steps(run=run)
+        entries = selectors.run_usage_entries(run=run)
+        return Response(outputs.details_output(run, steps=steps, entries=entries))
 
 
 class RunCancelView(APIView):
@@ -286,13 +247,8 @@ class RunCancelView(APIView):
     )
     def post(self, request: Request, run_id: str) -> Response:
         run = selectors.run_get(organization_id=org_id(request), run_id=run_id)
-        if services.run_cancel(run=run):
-            return Response(
-                {"id": run.id, "status": RunStatus.CANCELLED, "message": "Run cancelled."}
-            )
-        return Response(
-            {"id": run.id, "status": run.status, "message": f"Run already {run.status}."}
-        )
+        cancelled = services.run_cancel(run=run)
+        return Response(outputs.run_cancel_output(run, cancelled=cancelled))
 
 
 class RunWatchView(APIView):
@@ -310,7 +266,7 @@ class RunWatchView(APIView):
         if run.is_terminal:
             raise ConflictError(f"run {run.id} has already ended ({run.status})")
         services.run_watch(run=run, callback_url=url)
-        return Response({"ok": True, "callbackUrl": url})
+        return Response(outputs.run_watch_output(url))
 
 
 class RunEventsView(APIView):
@@ -333,7 +289,7 @@ class RunEventsView(APIView):
         },
     )
     def get(self, request: Request, run_id: str) -> StreamingHttpResponse:
-        run = selectors.run_get_fresh(organization_id=org_id(request), run_id=run_id)
+        run = services.run_get_reaped(organization_id=org_id(request), run_id=run_id)
         raw = request.headers.get("Last-Event-ID") or request.query_params.get("lastEventId") or "0"
         if not raw.isdigit():
             raise ApplicationError(

@@ -6,6 +6,9 @@ class RunsConfig(AppConfig):
     verbose_name = "Agents and runs"
 
     def ready(self) -> None:
+        # Imported here, not at the top: importing them registers tools, checks and signal
+        # receivers once the app registry is ready (runs.tasks imports models, which cannot load
+        # while apps.py itself is being imported).
         from django.core import checks
 
         import agentexec.tools.legal_research  # noqa: F401  (registers the legal-research tools)

@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -25,6 +24,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from runs.models import CallbackDelivery, DeliveryState, Run
+from runs.outputs import callback_output
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)  # a claimed delivery is not picked up by another worker meanwhile
@@ -150,27 +150,6 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(0.0, (when - timezone.now()).total_seconds()), MAX_RETRY_AFTER_S)
 
 
-def run_summary(run: Run) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "agentId": run.agent_id,
-        "status": run.status,
-        "model": run.model,
-        "output": run.output,
-        "error": run.error,
-        "createdAt": run.created_at,
-        "startedAt": run.started_at,
-        "completedAt": run.completed_at,
-        "durationMs": run.duration_ms,
-        "usage": {
-            "inputTokens": run.input_tokens,
-            "outputTokens": run.output_tokens,
-            "toolCalls": run.tool_calls,
-            "costMicros": run.cost_micros,
-        },
-    }
-
-
 def deliveries_create(*, run: Run) -> list[CallbackDelivery]:
     """Outbox rows for a run that just ended: one per watcher URL (and the run's callbackUrl)."""
     urls = list(
@@ -180,7 +159,8 @@ def deliveries_create(*, run: Run) -> list[CallbackDelivery]:
     now = timezone.now()
     payload = json.loads(
         json.dumps(
-            {"type": event_type, "timestamp": now, "data": run_summary(run)}, cls=DjangoJSONEncoder
+            {"type": event_type, "timestamp": now, "data": callback_output(run)},
+            cls=DjangoJSONEncoder,
         )
     )
     return [

@@ -10,7 +10,8 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 
-from runs.models import Run, RunEvent
+from runs.models import Run, RunEvent, RunStep
+from runs.outputs import event_output, status_event_data, step_event_data
 
 TERMINAL_EVENTS = frozenset({"run.completed", "run.failed", "run.cancelled"})
 
@@ -40,20 +41,16 @@ def _next_sequence(run_id: str) -> int:
 
 
 def status_event(run: Run, status: str, **extra: Any) -> RunEvent:
-    data = {"runId": run.id, "status": status, **extra}
+    data = status_event_data(run, status, **extra)
     return event_append(run_id=run.id, type=f"run.{status}", data=data)
 
 
+def step_event(step: RunStep) -> RunEvent:
+    return event_append(run_id=step.run_id, type="run.step", data=step_event_data(step))
+
+
 def sse_format(event: RunEvent, *, retry_ms: int | None = None) -> str:
-    data = json.dumps(
-        {
-            "sequence": event.sequence,
-            "type": event.type,
-            "timestamp": event.created_at,
-            **event.data,
-        },
-        cls=DjangoJSONEncoder,
-    )
+    data = json.dumps(event_output(event), cls=DjangoJSONEncoder)
     retry = f"retry: {retry_ms}\n" if retry_ms is not None else ""
     return f"{retry}id: {event.sequence}\nevent: {event.type}\ndata: {data}\n\n"
 

@@ -18,6 +18,7 @@ from django.conf import settings
 from agentexec.llm import router
 from agentexec.llm.base import ModelError, ModelNotRoutable, ModelRequest, ToolSchema
 from agentexec.requestid import current_request_id
+from agentexec.tenancy.models import ApiKey
 from agentexec.tools import registry
 from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult
 from runs import services
@@ -66,9 +67,22 @@ def system_prompt(run: Run) -> str:
     return system
 
 
+def tool_context(run: Run) -> ToolContext:
+    """What the run's host tools may know of it: its organization, id and scope."""
+    agent_vault_ids = run.agent.vault_ids if run.agent_id else None
+    return ToolContext(
+        organization_id=run.organization_id,
+        run_id=run.id,
+        vault_ids=tuple(run.vault_ids or ()),
+        agent_vault_ids=tuple(agent_vault_ids or ()),
+        object_ids=tuple(run.object_ids or ()),
+    )
+
+
 @dataclass
 class RunSession:
     run: Run
+    tool_context: ToolContext
     tools: dict[str, Tool] = field(default_factory=dict)
     runner_log: list[str] = field(default_factory=list)
     sequence: int = 0
@@ -188,7 +202,7 @@ class RunSession:
         assert tool.handler is not None
         t0 = time.monotonic()
         try:
-            result = tool.handler(ToolContext(run=self.run), tool_input)
+            result = tool.handler(self.tool_context, tool_input)
         except ToolError as exc:
             result = ToolResult(str(exc), is_error=True, status_code=400)
         except Exception:
@@ -300,9 +314,19 @@ def _jsonable(content: Any) -> Any:
     return content
 
 
+def execute(*, api_key: ApiKey, params: services.RunParams, request_hash: str = "") -> Run:
+    """POST /agent/v1/execute: create the run and execute it in this thread."""
+    run = services.run_create_ephemeral(
+        api_key=api_key, params=params, status=RunStatus.RUNNING, request_hash=request_hash
+    )
+    run_execute(run)
+    run.refresh_from_db()
+    return run
+
+
 def run_execute(run: Run) -> None:
     """Executes a run that is already `running`. Never raises; the run always ends."""
-    session = RunSession(run=run)
+    session = RunSession(run=run, tool_context=tool_context(run))
     session.tools = {
         t.name: t for t in registry.effective_tools(run.enabled_tools, run.disabled_tools)
     }

@@ -35,17 +35,6 @@ def run_usage_entries(*, run: Run) -> QuerySet[UsageEntry]:
     return run.usage_entries.order_by("created_at", "id")
 
 
-def run_get_fresh(*, organization_id: str, run_id: str) -> Run:
-    """A run for reading its state: a running run whose worker is gone is failed first, so no
-    reader ever sees it "running" forever between two reaper sweeps."""
-    from runs.services import run_reap_if_lost
-
-    run = run_get(organization_id=organization_id, run_id=run_id)
-    if run_reap_if_lost(run=run):
-        run.refresh_from_db()
-    return run
-
-
 def run_retried_execute(*, api_key_id: str, request_hash: str) -> Run | None:
     """The run an earlier attempt of the same execute started: same API key and body, still
     running, or ended within the last RUN_TIMEOUT_S."""

@@ -11,10 +11,10 @@ from rest_framework import serializers
 from agentexec.llm import router
 from agentexec.llm.base import ModelNotRoutable
 from agentexec.tools import registry
-from runs import selectors
 from runs.callbacks import CallbackUrlError, check_callback_url
-from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry
+from runs.models import Agent, RunStatus
 from runs.services import AgentParams, RunParams
+from vaults.selectors import run_scope_errors
 
 
 class StrictCharField(serializers.CharField):
@@ -96,13 +96,7 @@ def check_prompt(value: str) -> str:
 def scope_errors(
     organization_id: str, vault_ids: list[str] | None, object_ids: list[str] | None
 ) -> dict[str, list[str]]:
-    """Unknown or foreign vault/object ids, once the vaults app is installed."""
-    from django.apps import apps
-
-    if not apps.is_installed("vaults"):
-        return {}
-    from vaults.selectors import run_scope_errors
-
+    """Unknown or foreign vault/object ids."""
     return run_scope_errors(
         organization_id=organization_id, vault_ids=vault_ids, object_ids=object_ids
     )
@@ -173,125 +167,6 @@ class ExecuteInputSerializer(AgentConfigSerializer):
         )
 
 
-def execute_output(run: Run) -> dict[str, Any]:
-    """The synchronous execute response, built from the stored run."""
-    return {
-        "runId": run.id,
-        "agentId": run.agent_id,
-        "status": run.status,
-        "provider": run.provider,
-        "runtimeId": run.runtime_id,
-        "runtimeState": run.runtime_state,
-        "output": run.output,
-        "error": run.error,
-        "logs": {"runner": run.logs_runner, "linc": run.logs_linc},
-        "usage": usage_output(run),
-    }
-
-
-def usage_output(run: Run) -> dict[str, Any]:
-    """A run's usage totals, as execute answers them and details extends them."""
-    return {
-        "model": run.model,
-        "inputTokens": run.input_tokens,
-        "outputTokens": run.output_tokens,
-        "toolCalls": run.tool_calls,
-        "durationMs": run.duration_ms,
-    }
-
-
-def status_output(run: Run) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "status": run.status,
-        "startedAt": run.started_at,
-        "completedAt": run.completed_at,
-        "durationMs": run.duration_ms,
-    }
-
-
-def step_output(step: RunStep) -> dict[str, Any]:
-    return {
-        "id": step.id,
-        "type": step.type,
-        "content": step.content,
-        "toolName": step.tool_name,
-        "toolInput": step.tool_input,
-        "toolOutput": step.tool_output,
-        "isError": step.is_error,
-        "durationMs": step.duration_ms,
-        "timestamp": step.created_at,
-    }
-
-
-def usage_entry_output(entry: UsageEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "kind": entry.kind,
-        "model": entry.model or None,
-        "promptTokens": entry.prompt_tokens,
-        "completionTokens": entry.completion_tokens,
-        "totalTokens": entry.total_tokens,
-        "costMicros": entry.cost_micros,
-        "service": entry.service or None,
-        "endpoint": entry.endpoint or None,
-        "method": entry.method or None,
-        "statusCode": entry.status_code,
-        "metadata": entry.metadata,
-        "timestamp": entry.created_at,
-    }
-
-
-def details_output(run: Run) -> dict[str, Any]:
-    steps = [step_output(s) for s in selectors.run_steps(run=run)]
-    entries = [usage_entry_output(e) for e in selectors.run_usage_entries(run=run)]
-    final = run.final_response or {}
-    return {
-        "id": run.id,
-        "agentId": run.agent_id,
-        "status": run.status,
-        "prompt": run.prompt,
-        "guidance": run.guidance,
-        "model": run.model,
-        "provider": run.provider or None,
-        "runtimeId": run.runtime_id or None,
-        "runtimeState": run.runtime_state or None,
-        "workflowId": run.workflow_id or None,
-        "modalSandboxId": None,
-        "error": run.error,
-        "createdAt": run.created_at,
-        "startedAt": run.started_at,
-        "completedAt": run.completed_at,
-        "result": {
-            "output": run.output,
-            # `runtime` is what the SDK reads; `linc` names the same log after our runtime.
-            "logs": {
-                "runner": run.logs_runner,
-                "runtime": run.logs_linc,
-                "linc": run.logs_linc,
-                "opencode": None,
-            },
-            "finalResponse": {
-                "summary": final.get("summary"),
-                "issues": final.get("issues", []),
-                "createdObjectIds": final.get("createdObjectIds", run.output_object_ids),
-            },
-            "outputObjectIds": run.output_object_ids,
-        },
-        "steps": steps,
-        "usage": {
-            **usage_output(run),
-            "entries": entries,
-            "summary": {
-                "totalInputTokens": run.input_tokens,
-                "totalOutputTokens": run.output_tokens,
-                "totalTokens": run.input_tokens + run.output_tokens,
-                "costMicros": run.cost_micros,
-            },
-        },
-    }
-
-
 # -- agents -----------------------------------------------------------------------------------
 
 
@@ -326,31 +201,6 @@ class AgentUpdateInputSerializer(AgentCreateInputSerializer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["partial"] = True
         super().__init__(*args, **kwargs)
-
-
-def agent_output(agent: Agent, *, full: bool = True) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": agent.id,
-        "name": agent.name,
-        "description": agent.description,
-        "model": agent.model,
-        "vaultIds": agent.vault_ids,
-        "isActive": agent.deleted_at is None,
-        "createdAt": agent.created_at,
-        "updatedAt": agent.updated_at,
-    }
-    if full:
-        sandbox = None
-        if agent.sandbox_cpu or agent.sandbox_memory_mib:
-            sandbox = {"cpu": agent.sandbox_cpu, "memoryMiB": agent.sandbox_memory_mib}
-        data.update(
-            instructions=agent.instructions,
-            enabledTools=agent.enabled_tools,
-            disabledTools=agent.disabled_tools,
-            vaultGroups=agent.vault_groups,
-            sandbox=sandbox,
-        )
-    return data
 
 
 # -- runs -------------------------------------------------------------------------------------
@@ -409,19 +259,6 @@ class RunWatchInputSerializer(serializers.Serializer):
 
     def validate_callbackUrl(self, value: str) -> str:
         return validate_callback(value)
-
-
-def run_list_item(run: Run) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "agentId": run.agent_id,
-        "status": run.status,
-        "model": run.model,
-        "prompt": run.prompt[:200],
-        "createdAt": run.created_at,
-        "startedAt": run.started_at,
-        "completedAt": run.completed_at,
-    }
 
 
 class ListParamsSerializer(serializers.Serializer):

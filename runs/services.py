@@ -18,10 +18,11 @@ from django_q.tasks import async_task
 
 from agentexec.llm import router
 from agentexec.llm.base import ModelReply
+from agentexec.llm.pricing import cost_micros
 from agentexec.tenancy.models import ApiKey
-from runs import callbacks, quotas
-from runs.events import event_append, status_event
-from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry, UsageKind
+from runs import callbacks, quotas, selectors
+from runs.events import status_event, step_event
+from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry, UsageKind, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -96,18 +97,6 @@ def run_create_ephemeral(
     return run
 
 
-def execute(*, api_key: ApiKey, params: RunParams, request_hash: str = "") -> Run:
-    """POST /agent/v1/execute: create the run and execute it in this thread."""
-    from runs.executor import run_execute
-
-    run = run_create_ephemeral(
-        api_key=api_key, params=params, status=RunStatus.RUNNING, request_hash=request_hash
-    )
-    run_execute(run)
-    run.refresh_from_db()
-    return run
-
-
 def run_heartbeat(*, run_id: str) -> bool:
     """Marks the run alive; False when it is no longer running (cancelled or reaped)."""
     return bool(
@@ -139,8 +128,6 @@ def step_record(
     is_error: bool = False,
     duration_ms: int | None = None,
 ) -> RunStep:
-    from runs.serializers import step_output
-
     with transaction.atomic():
         step = RunStep.objects.create(
             run=run,
@@ -153,13 +140,11 @@ def step_record(
             is_error=is_error,
             duration_ms=duration_ms,
         )
-        event_append(run_id=run.id, type="run.step", data={"runId": run.id, **step_output(step)})
+        step_event(step)
     return step
 
 
 def usage_record_llm(*, run: Run, reply: ModelReply, duration_ms: int) -> UsageEntry:
-    from agentexec.llm.pricing import cost_micros
-
     usage = reply.usage
     cost = cost_micros(run.model, usage)
     metadata = {
@@ -573,8 +558,6 @@ def runs_dispatch_waiting(*, organization_id: str) -> int:
 
 
 def run_watch(*, run: Run, callback_url: str) -> None:
-    from runs.models import Watcher
-
     Watcher.objects.get_or_create(run=run, callback_url=callback_url)
 
 
@@ -607,6 +590,15 @@ def _sandboxes_lost(run: Run) -> None:
     Sandbox.objects.filter(run=run, state__in=[SandboxState.BOOTING, SandboxState.RUNNING]).update(
         state=SandboxState.ERROR, ended_at=timezone.now()
     )
+
+
+def run_get_reaped(*, organization_id: str, run_id: str) -> Run:
+    """A run for reading its state: a running run whose worker is gone is failed first, so no
+    reader ever sees it "running" forever between two reaper sweeps."""
+    run = selectors.run_get(organization_id=organization_id, run_id=run_id)
+    if run_reap_if_lost(run=run):
+        run.refresh_from_db()
+    return run
 
 
 def run_reap_if_lost(*, run: Run) -> bool:

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from agentexec.tenancy.models import ApiKey, Organization
+from agentexec.tenancy.models import ApiKey
 from runs.models import CallbackDelivery, Run, RunStep, Watcher
 from sandboxes.models import Sandbox
 
@@ -59,10 +59,6 @@ def runs_filtered(*, filters: RunFilters) -> QuerySet[Run]:
 def run_models() -> list[str]:
     """Every model a run has used, for the model filter."""
     return list(Run.objects.order_by("model").values_list("model", flat=True).distinct())
-
-
-def organizations() -> QuerySet[Organization]:
-    return Organization.objects.order_by("name")
 
 
 def api_keys() -> QuerySet[ApiKey]:

@@ -1,12 +1,10 @@
-"""The staff UI: everything under /ui/ (agentexec/urls.py includes this module at "ui/")."""
+"""The staff UI's sign-in and run pages under /ui/ (agentexec/urls.py includes this module at
+"ui/", in the "ui" namespace, beside the vault pages of vaults/ui_urls.py)."""
 
-from django.apps import apps
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path
 
 from runs import views
-
-app_name = "ui"
 
 urlpatterns: list[URLPattern] = [
     path("", views.home, name="home"),
@@ -23,14 +21,3 @@ urlpatterns: list[URLPattern] = [
     path("usage/", views.usage_audit, name="usage"),
     path("usage/export.csv", views.usage_export, name="usage-export"),
 ]
-
-if apps.is_installed("vaults"):
-    urlpatterns += [
-        path("vaults/", views.vault_list, name="vaults"),
-        path("vaults/<str:vault_id>/", views.vault_detail, name="vault-detail"),
-        path(
-            "vaults/<str:vault_id>/objects/<str:object_id>/",
-            views.vault_object_detail,
-            name="vault-object",
-        ),
-    ]

@@ -1,82 +1,32 @@
-"""The staff web UI under /ui/: run history, run review (live while the run goes), the token-usage
-audit and, when the vaults app is installed, vault browsing. Staff see every organization."""
+"""The staff web UI under /ui/: run history, run review (live while the run goes) and the
+token-usage audit. Staff see every organization (the vault pages are vaults/views.py)."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 
 from django import forms
-from django.apps import apps
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import (
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBase,
-    JsonResponse,
-    StreamingHttpResponse,
-)
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from agentexec.staff import staff_required
+from agentexec.tenancy.selectors import organizations_by_name
 from runs import selectors, ui_selectors, usage
 from runs.models import Run, RunStatus
+from runs.outputs import logs_output
 from runs.quotas import month_start
 from runs.services import run_cancel
 
 RUNS_PER_PAGE = 50
-VAULT_ROWS_PER_PAGE = 50
-CHUNKS_PER_PAGE = 20
-TEXT_PREVIEW_CHARS = 200_000
 LIVE_POLL_MS = 1500
-
-View = Callable[..., HttpResponseBase]
-
-
-def staff_required(view: View) -> View:
-    """Anonymous visitors go to the login page; signed-in users who are not staff get 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("ui:login"))
-        if not (request.user.is_active and request.user.is_staff):
-            return render(request, "runs/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def staff_locked_out(
-    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
-) -> HttpResponse:
-    """django-axes' answer to a locked-out sign-in (UI or admin): the login page, 429, and
-    Retry-After. Each attempt during the lockout starts the cool-off again."""
-    minutes = settings.AXES_COOLOFF_MINUTES
-    username = (credentials or {}).get("username") or request.POST.get("username", "")
-    context = {
-        "form": AuthenticationForm(request, initial={"username": username}),
-        "lockout": f"Too many failed sign-ins for this user from this address: try again in "
-        f"{minutes} minutes.",
-    }
-    response = render(request, "registration/login.html", context, status=429)
-    response["Retry-After"] = str(minutes * 60)
-    return response
-
-
-def vaults_installed() -> bool:
-    return apps.is_installed("vaults")
 
 
 # --- Forms: the filter state lives in the query string so a view can be shared ---------------
@@ -149,7 +99,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "statuses": RunStatus.choices,
         "models": ui_selectors.run_models(),
-        "organizations": ui_selectors.organizations(),
+        "organizations": organizations_by_name(),
         "api_keys": ui_selectors.api_keys(),
         "now": timezone.now(),
     }
@@ -209,7 +159,7 @@ def run_live(request: HttpRequest, run_id: str) -> JsonResponse:
             "facts": render_to_string("runs/_run_facts.html", _facts_context(run), request),
             "steps": render_to_string("runs/_steps.html", {"steps": steps}, request),
             "lastSequence": steps[-1].sequence if steps else after,
-            "logs": {"runner": run.logs_runner, "linc": run.logs_linc},
+            "logs": logs_output(run),
         }
     )
 
@@ -289,63 +239,3 @@ def usage_export(request: HttpRequest) -> StreamingHttpResponse:
     if request.GET.get("detail") == "1":
         return _csv_response(usage.usage_detail_rows(period=period), f"usage-entries-{span}.csv")
     return _csv_response(usage.usage_rollup_rows(period=period), f"usage-rollup-{span}.csv")
-
-
-# --- Vaults (only when the vaults app is installed) ------------------------------------------
-
-
-@require_safe
-@staff_required
-def vault_list(request: HttpRequest) -> HttpResponse:
-    from vaults.models import Vault
-
-    vaults = Vault.objects.select_related("organization").order_by("-created_at", "-id")
-    organization_id = request.GET.get("organization", "")
-    if organization_id:
-        vaults = vaults.filter(organization_id=organization_id)
-    context = {
-        "page": Paginator(vaults, VAULT_ROWS_PER_PAGE).get_page(request.GET.get("page")),
-        "organizations": ui_selectors.organizations(),
-        "organization_id": organization_id,
-    }
-    return render(request, "vaults/vault_list.html", context)
-
-
-@require_safe
-@staff_required
-def vault_detail(request: HttpRequest, vault_id: str) -> HttpResponse:
-    from vaults.models import Vault, VaultObject
-
-    vault = Vault.objects.select_related("organization").filter(id=vault_id).first()
-    if vault is None:
-        raise Http404("No such vault.")
-    # Not vault.objects: on a Vault instance that name is the model's manager, not the relation.
-    objects = VaultObject.objects.filter(vault=vault).order_by("-created_at", "-id")
-    page = Paginator(objects, VAULT_ROWS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "vaults/vault_detail.html", {"vault": vault, "page": page})
-
-
-@require_safe
-@staff_required
-def vault_object_detail(request: HttpRequest, vault_id: str, object_id: str) -> HttpResponse:
-    from vaults.models import ObjectText, VaultObject
-
-    obj = (
-        VaultObject.objects.select_related("vault__organization")
-        .filter(id=object_id, vault_id=vault_id)
-        .first()
-    )
-    if obj is None:
-        raise Http404("No such object.")
-    extracted = ObjectText.objects.filter(object=obj).first()
-    text = extracted.text if extracted else None
-    chunks = obj.chunks.order_by("index")
-    context = {
-        "obj": obj,
-        "vault": obj.vault,
-        "text": text[:TEXT_PREVIEW_CHARS] if text is not None else None,
-        "text_truncated": text is not None and len(text) > TEXT_PREVIEW_CHARS,
-        "text_length": len(text) if text is not None else None,
-        "page": Paginator(chunks, CHUNKS_PER_PAGE).get_page(request.GET.get("page")),
-    }
-    return render(request, "vaults/object_detail.html", context)

@@ -6,6 +6,7 @@ class VaultsConfig(AppConfig):
     verbose_name = "Document vaults"
 
     def ready(self) -> None:
+        # Imported here: the tools import models, which cannot load before the registry is ready.
         from vaults import tools
 
         tools.register_all()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
@@ -13,9 +12,6 @@ from agentexec.tenancy.models import Organization
 from vaults import search
 from vaults.chunking import PAGE_SEPARATOR
 from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
-
-if TYPE_CHECKING:
-    from runs.models import Run
 
 MAX_CHUNK_RANGE = 10
 
@@ -124,30 +120,33 @@ class RunScope:
         )
 
 
-def run_scope(*, run: Run) -> RunScope:
-    """The run's vaultIds (every vault of its organization when none), narrowed by the agent's
+def run_scope(
+    *,
+    organization_id: str,
+    run_id: str,
+    vault_ids: Sequence[str],
+    agent_vault_ids: Sequence[str] = (),
+    object_ids: Sequence[str] = (),
+) -> RunScope:
+    """A run's vaultIds (every vault of its organization when none), narrowed by its agent's
     own vault ids when set and by the run's objectIds when given (then also to the vaults
     holding them). Objects the run itself wrote stay in scope."""
-    vaults = set(
-        Vault.objects.filter(organization_id=run.organization_id).values_list("id", flat=True)
-    )
-    if run.vault_ids:
-        vaults &= set(run.vault_ids)
-    agent_vaults = set(run.agent.vault_ids or []) if run.agent_id else set()
-    if agent_vaults:
-        vaults &= agent_vaults
-    if not run.object_ids:
-        return RunScope(run.organization_id, frozenset(vaults), None)
-    written_by_run = Q(metadata__createdByRunId=run.id)  # vault.write during this run
+    vaults = set(Vault.objects.filter(organization_id=organization_id).values_list("id", flat=True))
+    if vault_ids:
+        vaults &= set(vault_ids)
+    if agent_vault_ids:
+        vaults &= set(agent_vault_ids)
+    if not object_ids:
+        return RunScope(organization_id, frozenset(vaults), None)
+    written_by_run = Q(metadata__createdByRunId=run_id)  # vault.write during this run
     objects = dict(
         VaultObject.objects.filter(
-            Q(id__in=[*run.object_ids, *(run.output_object_ids or [])]) | written_by_run,
-            vault_id__in=vaults,
+            Q(id__in=list(object_ids)) | written_by_run, vault_id__in=vaults
         ).values_list("id", "vault_id")
     )
-    if not run.vault_ids:
+    if not vault_ids:
         vaults = set(objects.values())
-    return RunScope(run.organization_id, frozenset(vaults), frozenset(objects))
+    return RunScope(organization_id, frozenset(vaults), frozenset(objects))
 
 
 def run_scope_errors(

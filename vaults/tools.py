@@ -1,6 +1,7 @@
 """The vault tools agents get: vault.search, vault.list, vault.read, vault.write.
 
-They run on the host, and every call is checked against the run's scope (selectors.run_scope):
+They run on the host, and every call is checked against the run's scope (selectors.run_scope,
+from the ids the executor puts in the ToolContext):
 anything outside it is a ToolError, which the agent sees as an error result, never as data.
 Results are compact JSON, since a model reads them.
 """
@@ -67,6 +68,16 @@ def _ids(input: dict[str, Any], name: str) -> list[str] | None:
     return list(dict.fromkeys(value))
 
 
+def _scope(ctx: ToolContext) -> selectors.RunScope:
+    return selectors.run_scope(
+        organization_id=ctx.organization_id,
+        run_id=ctx.run_id,
+        vault_ids=ctx.vault_ids,
+        agent_vault_ids=ctx.agent_vault_ids,
+        object_ids=ctx.object_ids,
+    )
+
+
 def _object_in_scope(scope: selectors.RunScope, object_id: str) -> VaultObject:
     obj = (
         VaultObject.objects.filter(id=object_id, vault__organization_id=scope.organization_id)
@@ -89,7 +100,7 @@ def _vault_in_scope(scope: selectors.RunScope, vault_id: str) -> Vault:
 
 
 def search_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
-    scope = selectors.run_scope(run=ctx.run)
+    scope = _scope(ctx)
     query = _str(input, "query", required=True) or ""
     top_k = _int(input, "topK", SEARCH_TOP_K_DEFAULT, 1, SEARCH_TOP_K_MAX) or SEARCH_TOP_K_DEFAULT
     vault_ids = _ids(input, "vaultIds")
@@ -128,7 +139,7 @@ def search_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
 
 
 def list_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
-    scope = selectors.run_scope(run=ctx.run)
+    scope = _scope(ctx)
     vault_id = _str(input, "vaultId")
     if vault_id is not None:
         vaults = [_vault_in_scope(scope, vault_id)]
@@ -166,7 +177,7 @@ def list_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
 
 
 def read_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
-    scope = selectors.run_scope(run=ctx.run)
+    scope = _scope(ctx)
     obj = _object_in_scope(scope, _str(input, "objectId", required=True) or "")
     if obj.status != ObjectStatus.COMPLETED:
         raise ToolError(f"object {obj.id} has no text to read (status {obj.status})")
@@ -204,7 +215,7 @@ def read_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
 
 
 def write_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
-    scope = selectors.run_scope(run=ctx.run)
+    scope = _scope(ctx)
     vault = _vault_in_scope(scope, _str(input, "vaultId", required=True) or "")
     filename = services.clean_filename(_str(input, "filename", required=True) or "")
     content = input.get("content")
@@ -220,7 +231,7 @@ def write_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
         filename=filename,
         content=[content.encode("utf-8")],
         content_type=content_type,
-        metadata={"createdByRunId": ctx.run.id},
+        metadata={"createdByRunId": ctx.run_id},
     )
     obj = services.object_ingest_run(object_id=obj.id) or obj
     result = {

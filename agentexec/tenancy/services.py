@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agentexec.errors import NotFoundError
-from agentexec.tenancy.models import ApiKey, Organization
+from agentexec.tenancy.models import ApiKey, Organization, new_webhook_secret
 
 KEY_PREFIX = "ae_"
 PREFIX_LEN = len(KEY_PREFIX) + 8
@@ -58,8 +58,6 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
 
 
 def webhook_secret_rotate(*, organization: Organization) -> str:
-    from agentexec.tenancy.models import new_webhook_secret
-
     organization.webhook_secret = new_webhook_secret()
     organization.save(update_fields=["webhook_secret"])
     return organization.webhook_secret

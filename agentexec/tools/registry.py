@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from runs.models import Run
+from agentexec.linc.tools import LOCAL_TOOLS
 
 Location = Literal["host", "sandbox"]
 
@@ -22,13 +21,19 @@ class ToolError(Exception):
     """A tool call failed in a way the agent should see (bad input, out of scope, not found)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ToolContext:
-    run: Run
+    """What a host tool knows of the run calling it: whose run it is and what it may touch.
+    The executor builds it from the run; tools never see the run itself."""
 
-    @property
-    def organization_id(self) -> str:
-        return self.run.organization_id
+    organization_id: str
+    run_id: str
+    # The run's vaultIds; empty: every vault of the organization.
+    vault_ids: tuple[str, ...] = ()
+    # The agent's own vault ids; when set, they narrow vault_ids further.
+    agent_vault_ids: tuple[str, ...] = ()
+    # The run's objectIds; empty: every object in the vaults in scope.
+    object_ids: tuple[str, ...] = ()
 
 
 @dataclass
@@ -82,8 +87,6 @@ def register(tool: Tool) -> Tool:
 def _ensure_sandbox_tools() -> None:
     if any(t.location == "sandbox" for t in _REGISTRY.values()):
         return
-    from agentexec.linc.tools import LOCAL_TOOLS
-
     for spec in LOCAL_TOOLS:
         register(Tool(spec["name"], spec["description"], spec["input_schema"], "sandbox"))
 

@@ -1,7 +1,6 @@
 """legal-research.search and legal-research.citations against CourtListener's v4 wire format
 (courtlistener.com/help/api/rest/search and /citation-lookup)."""
 
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -25,7 +24,7 @@ PARAGRAPH = (
 
 
 def ctx() -> ToolContext:
-    return ToolContext(run=SimpleNamespace(organization_id="org_1"))  # type: ignore[arg-type]
+    return ToolContext(organization_id="org_1", run_id="run_1")
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import pytest
 
 from agentexec.llm import extractive
 from agentexec.llm.base import ModelRequest, ToolSchema
-from agentexec.tools.registry import ToolContext, ToolError
+from agentexec.tools.registry import ToolError
+from runs.executor import tool_context
 from runs.models import Run
 from tests.conftest import Member
 from tests.vaults.conftest import make_run
@@ -42,7 +43,7 @@ def drive(run: Run, prompt: str, system: str = "", names: tuple[str, ...] = tupl
             handler = VAULT_TOOLS[use["name"]].handler
             assert handler is not None
             try:
-                text, is_error = handler(ToolContext(run=run), use["input"]).text(), False
+                text, is_error = handler(tool_context(run), use["input"]).text(), False
             except ToolError as exc:
                 text, is_error = str(exc), True
             results.append(

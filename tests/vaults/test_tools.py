@@ -10,6 +10,7 @@ import pytest
 
 from agentexec.tools import registry
 from agentexec.tools.registry import ToolContext, ToolError, ToolResult
+from runs.executor import tool_context
 from runs.models import Run
 from tests.conftest import Member
 from tests.vaults.conftest import AddDocument, make_run
@@ -23,7 +24,7 @@ HANDLERS = {t.name: t.handler for t in tools.TOOLS}
 def call(run: Run, name: str, **input: Any) -> ToolResult:
     handler = HANDLERS[name]
     assert handler is not None
-    result = handler(ToolContext(run=run), input)
+    result = handler(tool_context(run), input)
     json.dumps(result.content)  # always JSON-serialisable
     return result
 
@@ -142,6 +143,22 @@ def test_the_agents_own_vault_ids_narrow_the_scope(
     assert call(disjoint, "vault.search", query="indemnity").content["results"] == []
     with pytest.raises(ToolError):
         call(disjoint, "vault.read", objectId=b.id)
+
+
+def test_the_executor_gives_tools_the_runs_ids_and_scope_not_the_run(
+    alice: Member, vault: Vault
+) -> None:
+    run = make_run(
+        alice.organization, vault_ids=[vault.id], object_ids=["obj_1"], agent_vault_ids=["v_2"]
+    )
+
+    assert tool_context(run) == ToolContext(
+        organization_id=alice.organization.id,
+        run_id=run.id,
+        vault_ids=(vault.id,),
+        agent_vault_ids=("v_2",),
+        object_ids=("obj_1",),
+    )
 
 
 def test_read_serves_pages_and_windows(

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -23,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from agentexec.llm import router
 from agentexec.tenancy.services import api_key_create
+from vaults.services import demo_vault_create
 
 DEMO_ORG = "Demo Legal"
 STAFF_USER = "admin"
@@ -106,10 +106,6 @@ class Command(BaseCommand):
         return password
 
     def demo_vault(self, organization: Any) -> str | None:
-        if not apps.is_installed("vaults"):
-            return None
-        from vaults.services import demo_vault_create
-
         self.say("Creating and ingesting the demo vault…")
         return demo_vault_create(organization=organization).id
 
