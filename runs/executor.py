@@ -23,8 +23,10 @@ from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult
 from runs import services
 from runs.models import Run, RunStatus, StepType
 from sandboxes import services as sandbox_services
+from sandboxes.base import ProtocolError
+from sandboxes.limits import SandboxStats
 from sandboxes.models import Sandbox
-from sandboxes.providers import ProtocolError, SandboxProcess, SandboxStats
+from sandboxes.running import SandboxProcess
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

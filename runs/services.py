@@ -312,7 +312,7 @@ def _kill_local_sandbox(run: Run) -> None:
     """Kills a cancelled run's sandbox at once when it runs on this host; on another host its
     executor notices the cancel within a heartbeat and kills it there."""
     from sandboxes.models import Sandbox, SandboxState
-    from sandboxes.providers import kill_process_group
+    from sandboxes.spawning import kill_process_group
 
     hostname = socket.gethostname()
     for pid in Sandbox.objects.filter(

@@ -1,6 +1,6 @@
 """Sandbox limits and stats, plus the per-process limits applied in the child before exec.
 
-Plain Python (no Django): imported by the providers and by the Django glue.
+Plain Python (no Django): imported by the backends and by the Django glue.
 """
 
 from __future__ import annotations

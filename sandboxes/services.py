@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils import timezone
 
+from sandboxes.factory import get_provider
+from sandboxes.limits import SandboxLimits, SandboxStats
 from sandboxes.models import Sandbox, SandboxState
-from sandboxes.providers import SandboxLimits, SandboxProcess, SandboxProvider, get_provider
+from sandboxes.protocol import SandboxProvider
+from sandboxes.running import SandboxProcess
 
 if TYPE_CHECKING:
     from runs.models import Run
-    from sandboxes.providers import SandboxStats
 
 
 def limits_for(run: Run) -> SandboxLimits:
