@@ -43,7 +43,9 @@ class SandboxStats:
     boot_ms: int | None  # spawn -> first line ({"type":"ready"}) read from stdout
     peak_memory_bytes: int | None
     cpu_time_ms: int | None
-    oom_killed: bool  # the memory limit killed something (or the runtime reported MemoryError)
+    # The memory limit killed something (or the runtime died of MemoryError): decided once,
+    # by running.oom_decision(); a run that ends with it set fails as out of memory.
+    oom_killed: bool
     timed_out: bool
 
 
