@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +21,7 @@ from agentexec.tenancy.models import ApiKey
 from runs import callbacks, quotas
 from runs.events import event_append, status_event
 from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry, UsageKind
+from sandboxes import services as sandbox_services
 
 log = logging.getLogger(__name__)
 
@@ -304,22 +304,8 @@ def run_cancel(*, run: Run) -> bool:
             agent_release(agent_id=run.agent_id)
             run_ended(run=run)
     if cancelled:
-        _kill_local_sandbox(run)
+        sandbox_services.sandboxes_kill_local(run_id=run.id)
     return bool(cancelled)
-
-
-def _kill_local_sandbox(run: Run) -> None:
-    """Kills a cancelled run's sandbox at once when it runs on this host; on another host its
-    executor notices the cancel within a heartbeat and kills it there."""
-    from sandboxes.models import Sandbox, SandboxState
-    from sandboxes.spawning import kill_process_group
-
-    hostname = socket.gethostname()
-    for pid in Sandbox.objects.filter(
-        run=run, hostname=hostname, state__in=[SandboxState.BOOTING, SandboxState.RUNNING]
-    ).values_list("pid", flat=True):
-        if pid:
-            kill_process_group(pid)
 
 
 def run_ended(*, run: Run) -> None:
@@ -594,19 +580,9 @@ def run_fail(*, run: Run, error: str, expected_status: str) -> bool:
         if won:
             run.refresh_from_db()
             agent_release(agent_id=run.agent_id)
-            _sandboxes_lost(run)
+            sandbox_services.sandboxes_mark_lost(run_id=run.id)
             run_ended(run=run)
     return bool(won)
-
-
-def _sandboxes_lost(run: Run) -> None:
-    """A lost run's sandboxes: killed if they are still alive on this host, marked ended."""
-    from sandboxes.models import Sandbox, SandboxState
-
-    _kill_local_sandbox(run)
-    Sandbox.objects.filter(run=run, state__in=[SandboxState.BOOTING, SandboxState.RUNNING]).update(
-        state=SandboxState.ERROR, ended_at=timezone.now()
-    )
 
 
 def run_reap_if_lost(*, run: Run) -> bool:
