@@ -73,7 +73,7 @@ class CappedLog:
 
 @dataclass
 class Launch:
-    """Everything a provider hands to SandboxProcess."""
+    """Everything a backend hands to SandboxProcess."""
 
     runtime_id: str
     popen: subprocess.Popen[bytes]
