@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from agentexec.admin import ReadOnlyAdminMixin, run_ref
 from runs.models import (
     Agent,
     CallbackDelivery,
@@ -28,39 +29,12 @@ from runs.ui_selectors import LIST_DEFERRED
 from sandboxes.models import Sandbox
 
 
-class ReadOnlyAdminMixin:
-    """View-only: records written by the services must not be changed by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        declared = getattr(self, "fields", None)
-        return declared or [field.name for field in self.model._meta.fields]  # type: ignore[attr-defined]
-
-
 def _ui_link(run_id: str) -> str:
     try:
         url = reverse("ui:run-detail", args=[run_id])
     except NoReverseMatch:  # the staff UI is not mounted
         return "—"
     return format_html('<a href="{}">review</a>', url)
-
-
-def run_ref(run_id: str | None) -> str:
-    """A link to a run's admin page by id: listing steps, usage or sandboxes must not load each
-    row's run (prompt, output and logs) just to print its id."""
-    if run_id is None:
-        return "—"
-    return format_html(
-        '<a href="{}">{}</a>', reverse("admin:runs_run_change", args=[run_id]), run_id
-    )
 
 
 class RunRefMixin:

@@ -24,8 +24,10 @@ from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult
 from runs import services
 from runs.models import Run, RunStatus, StepType
 from sandboxes import services as sandbox_services
+from sandboxes.base import ProtocolError
+from sandboxes.limits import SandboxStats
 from sandboxes.models import Sandbox
-from sandboxes.providers import ProtocolError, SandboxProcess, SandboxStats
+from sandboxes.running import SandboxProcess
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,7 +93,6 @@ class RunSession:
     pending_local: dict[int, tuple[str, float]] = field(default_factory=dict)
     model_error: str | None = None
     last_output: str | None = None
-    oom_suspected: bool = False  # the runtime saw a tool killed by the memory limit
     started: float = field(default_factory=time.monotonic)
     last_beat: float = field(default_factory=time.monotonic)
 
@@ -228,8 +229,6 @@ class RunSession:
     def on_tool_done(self, msg: dict[str, Any]) -> None:
         name, t0 = self.pending_local.pop(msg.get("id"), ("unknown", time.monotonic()))  # type: ignore[arg-type]
         content = msg.get("content", "")
-        if msg.get("suspectedOom"):
-            self.oom_suspected = True
         self.step(
             StepType.TOOL_RESULT,
             tool_name=name,
@@ -384,7 +383,7 @@ def finish(
             f"sandbox ended: exit code {stats.exit_code}, peak memory {stats.peak_memory_bytes}, "
             f"cpu {stats.cpu_time_ms} ms, boot {stats.boot_ms} ms"
         )
-        if (stats.oom_killed or session.oom_suspected) and ended.status != RunStatus.CANCELLED:
+        if stats.oom_killed and ended.status != RunStatus.CANCELLED:
             ended = RunEnded(
                 RunStatus.FAILED,
                 "out of memory: a process in the sandbox exceeded "

@@ -17,7 +17,7 @@ from django_q.brokers import get_broker
 from django_q.status import Stat
 
 from agentexec.httperrors import get_only
-from sandboxes import providers
+from sandboxes.bwrap import bwrap_available
 
 PROVIDERS = ("auto", "bwrap", "process")
 
@@ -61,7 +61,7 @@ def check_sandbox() -> Check:
     name = settings.SANDBOX_PROVIDER
     if name not in PROVIDERS:
         return Check("sandbox", False, f"unknown SANDBOX_PROVIDER {name!r}")
-    bwrap = providers.bwrap_available()
+    bwrap = bwrap_available()
     if name == "bwrap" and not bwrap:
         return Check("sandbox", False, "SANDBOX_PROVIDER=bwrap but bubblewrap does not work here")
     resolved = "bwrap" if name == "bwrap" or (name == "auto" and bwrap) else "process"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +22,7 @@ from agentexec.tenancy.models import ApiKey
 from runs import callbacks, quotas, selectors
 from runs.events import status_event, step_event
 from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry, UsageKind, Watcher
+from sandboxes import services as sandbox_services
 
 log = logging.getLogger(__name__)
 
@@ -289,22 +289,8 @@ def run_cancel(*, run: Run) -> bool:
             agent_release(agent_id=run.agent_id)
             run_ended(run=run)
     if cancelled:
-        _kill_local_sandbox(run)
+        sandbox_services.sandboxes_kill_local(run_id=run.id)
     return bool(cancelled)
-
-
-def _kill_local_sandbox(run: Run) -> None:
-    """Kills a cancelled run's sandbox at once when it runs on this host; on another host its
-    executor notices the cancel within a heartbeat and kills it there."""
-    from sandboxes.models import Sandbox, SandboxState
-    from sandboxes.providers import kill_process_group
-
-    hostname = socket.gethostname()
-    for pid in Sandbox.objects.filter(
-        run=run, hostname=hostname, state__in=[SandboxState.BOOTING, SandboxState.RUNNING]
-    ).values_list("pid", flat=True):
-        if pid:
-            kill_process_group(pid)
 
 
 def run_ended(*, run: Run) -> None:
@@ -577,19 +563,9 @@ def run_fail(*, run: Run, error: str, expected_status: str) -> bool:
         if won:
             run.refresh_from_db()
             agent_release(agent_id=run.agent_id)
-            _sandboxes_lost(run)
+            sandbox_services.sandboxes_mark_lost(run_id=run.id)
             run_ended(run=run)
     return bool(won)
-
-
-def _sandboxes_lost(run: Run) -> None:
-    """A lost run's sandboxes: killed if they are still alive on this host, marked ended."""
-    from sandboxes.models import Sandbox, SandboxState
-
-    _kill_local_sandbox(run)
-    Sandbox.objects.filter(run=run, state__in=[SandboxState.BOOTING, SandboxState.RUNNING]).update(
-        state=SandboxState.ERROR, ended_at=timezone.now()
-    )
 
 
 def run_get_reaped(*, organization_id: str, run_id: str) -> Run:

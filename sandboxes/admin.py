@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from runs.admin import ReadOnlyAdminMixin, run_ref
-from runs.templatetags.agentexec_ui import size
+from agentexec.admin import ReadOnlyAdminMixin, run_ref
+from agentexec.formatting import size
 from sandboxes.models import Sandbox
 
 

@@ -104,14 +104,24 @@ def new_stage(user: SandboxUser) -> Stage:
 
 def stage_root() -> str:
     """The (empty, world-traversable) directory a private tmpfs is mounted on in the child."""
-    path = os.path.join(tempfile.gettempdir(), f"agentexec-stage-{os.geteuid()}")
+    return owned_dir("agentexec-stage", 0o755)
+
+
+def owned_dir(name: str, mode: int) -> str:
+    """`<tmp>/<name>-<euid>`: a directory only we control, with `mode` (created, or reused).
+
+    Verified, not trusted: in a shared /tmp, someone else's directory (or a symlink) there
+    would let them choose what we mount into sandboxes. OSError when it is not ours, not a
+    directory, or grants more than `mode`.
+    """
+    path = os.path.join(tempfile.gettempdir(), f"{name}-{os.geteuid()}")
     with contextlib.suppress(FileExistsError):
-        os.mkdir(path, 0o755)
+        os.mkdir(path, mode)
     st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
-        raise OSError(f"{path} is not a directory of uid {os.geteuid()} writable only by it")
-    if st.st_mode & 0o755 != 0o755:
-        os.chmod(path, 0o755)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o777 & ~mode:
+        raise OSError(f"{path} is not a directory of uid {os.geteuid()} with mode {mode:o}")
+    if st.st_mode & mode != mode:  # the umask took bits away at mkdir
+        os.chmod(path, mode)
     return path
 
 

@@ -1,6 +1,6 @@
 """Sandbox limits and stats, plus the per-process limits applied in the child before exec.
 
-Plain Python (no Django): imported by the providers and by the Django glue.
+Plain Python (no Django): imported by the backends and by the Django glue.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ class SandboxStats:
     boot_ms: int | None  # spawn -> first line ({"type":"ready"}) read from stdout
     peak_memory_bytes: int | None
     cpu_time_ms: int | None
-    oom_killed: bool  # the memory limit killed something (or the runtime reported MemoryError)
+    # The memory limit killed something (or the runtime died of MemoryError): decided once,
+    # by running.oom_decision(); a run that ends with it set fails as out of memory.
+    oom_killed: bool
     timed_out: bool
 
 

@@ -27,7 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from sandboxes import cgroups, isolation
+from sandboxes import cgroups, factory, isolation
+from sandboxes.backend import Layout, fill_fds, make_cgroup, open_layout_files
+from sandboxes.base import PROJECT_ROOT, SandboxStartError
+from sandboxes.bwrap import BwrapSandbox, bwrap_info, python_binds
 from sandboxes.limits import (
     SandboxLimits,
     describe_rlimits,
@@ -35,21 +38,9 @@ from sandboxes.limits import (
     pick_cpus,
     rlimit_plan,
 )
-from sandboxes.providers import (
-    _SPAWNER,
-    PROJECT_ROOT,
-    BwrapSandbox,
-    ProcessProvider,
-    SandboxStartError,
-    _bwrap_info,
-    _CappedLog,
-    _Layout,
-    _signal_group,
-    fill_fds,
-    open_layout_files,
-    python_binds,
-    staged_interpreter,
-)
+from sandboxes.process import staged_interpreter
+from sandboxes.running import CappedLog
+from sandboxes.spawning import signal_group, spawn
 
 __all__ = ["OneShotResult", "SandboxStartError", "run_python"]
 
@@ -95,14 +86,10 @@ def run_python(
         memory_mib=memory_mib, timeout_s=timeout_s, nproc=NPROC, fsize_mib=FSIZE_MIB
     )
     user = isolation.sandbox_user()
-    if provider == "auto":
-        provider = "bwrap" if _bwrap_info(user) is not None else "process"
-    if provider == "bwrap":
-        layout = _bwrap_layout(module, list(args), user, limits)
-    elif provider == "process":
-        layout = _process_layout(module, list(args), user)
-    else:
-        raise ValueError(f"unknown provider {provider!r} (expected auto, bwrap or process)")
+    name = factory.resolve(provider)
+    if name not in _LAYOUTS:
+        raise ValueError(f"one-shot runs need a local provider, not {name!r}")
+    layout = _LAYOUTS[name](module, list(args), user, limits)
     return _Run(layout, limits, cpu_time_s, stdout_cap).run(stdin)
 
 
@@ -127,8 +114,8 @@ def _env(pythonpath: str) -> dict[str, str]:
 
 def _bwrap_layout(
     module: str, args: list[str], user: isolation.SandboxUser, limits: SandboxLimits
-) -> _Layout:
-    info = _bwrap_info(user)
+) -> Layout:
+    info = bwrap_info(user)
     if info is None:
         raise SandboxStartError("bwrap is not available (not installed or namespaces denied)")
     # The venv (if any) and the base interpreter, at their own paths: the venv's python and
@@ -148,12 +135,14 @@ def _bwrap_layout(
         command=[sys.executable, "-s", "-B", "-m", module, *args],
     )
     notes = [f"{info.version}: one-shot, no network, read-only system", *sandbox.notes()]
-    return _Layout(
+    return Layout(
         argv, "/", {"PATH": "/usr/bin:/bin"}, None, notes, user, stage, sandbox.open_files
     )
 
 
-def _process_layout(module: str, args: list[str], user: isolation.SandboxUser) -> _Layout:
+def _process_layout(
+    module: str, args: list[str], user: isolation.SandboxUser, limits: SandboxLimits
+) -> Layout:
     stage = isolation.new_stage(user)
     exe, _prefix = staged_interpreter(stage)
     import site  # the venv's site-packages, importable without running site's .pth logic
@@ -168,11 +157,14 @@ def _process_layout(module: str, args: list[str], user: isolation.SandboxUser) -
         f"sandbox {user.describe()}",
     ]
     argv = [exe, "-s", "-B", "-m", module, *args]
-    return _Layout(argv, "/", _env(":".join(paths)), None, notes, user, stage)
+    return Layout(argv, "/", _env(":".join(paths)), None, notes, user, stage)
+
+
+_LAYOUTS = {"bwrap": _bwrap_layout, "process": _process_layout}
 
 
 class _Run:
-    def __init__(self, layout: _Layout, limits: SandboxLimits, cpu_s: int, cap: int) -> None:
+    def __init__(self, layout: Layout, limits: SandboxLimits, cpu_s: int, cap: int) -> None:
         self.layout = layout
         self.limits = limits
         self.cpu_s = cpu_s
@@ -180,13 +172,11 @@ class _Run:
         self.notes = list(layout.notes)
         self.stdout = bytearray()
         self.truncated = False
-        self.stderr = _CappedLog(STDERR_CAP)
+        self.stderr = CappedLog(STDERR_CAP)
         self.killed = False
 
     def run(self, stdin: bytes) -> OneShotResult:
-        cgroup = ProcessProvider(use_standby=False)._make_cgroup(
-            cgroups.sandbox_cgroup_name("oneshot"), self.limits, self.notes
-        )
+        cgroup = make_cgroup(cgroups.sandbox_cgroup_name("oneshot"), self.limits, self.notes)
         try:
             popen = self._spawn(cgroup)
             return self._supervise(popen, cgroup, stdin)
@@ -203,7 +193,7 @@ class _Run:
             join_fds = cgroup.join_fds() if cgroup is not None else []
             fds = open_layout_files(self.layout.open_files)
             preexec = make_preexec(join_fds, plan, cpus, then=self.layout.isolate)
-            spawn = partial(
+            job = partial(
                 subprocess.Popen,
                 fill_fds(self.layout.argv, fds),
                 stdin=subprocess.PIPE,
@@ -216,7 +206,7 @@ class _Run:
                 start_new_session=True,
                 preexec_fn=preexec,
             )
-            popen: subprocess.Popen[bytes] = _SPAWNER.run(spawn)  # type: ignore[arg-type]
+            popen: subprocess.Popen[bytes] = spawn(job)  # type: ignore[arg-type]
         except (OSError, subprocess.SubprocessError) as exc:
             raise SandboxStartError(f"cannot start the one-shot sandbox: {exc}") from exc
         finally:
@@ -285,7 +275,7 @@ class _Run:
     def _kill(self, pid: int, cgroup: cgroups.SandboxCgroup | None) -> None:
         if cgroup is not None:
             cgroup.kill()
-        _signal_group(pid, sweep_session=cgroup is None)
+        signal_group(pid, sweep_session=cgroup is None)
 
     def _feed(self, popen: subprocess.Popen[bytes], data: bytes) -> None:
         assert popen.stdin is not None

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import socket
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.conf import settings
 from django.utils import timezone
 
+from sandboxes.factory import get_provider
+from sandboxes.limits import SandboxLimits, SandboxStats
 from sandboxes.models import Sandbox, SandboxState
-from sandboxes.providers import SandboxLimits, SandboxProcess, SandboxProvider, get_provider
+from sandboxes.protocol import SandboxProvider
+from sandboxes.running import SandboxProcess
+from sandboxes.spawning import kill_process_group
 
-if TYPE_CHECKING:
-    from runs.models import Run
-    from sandboxes.providers import SandboxStats
+LIVE_STATES = [SandboxState.BOOTING, SandboxState.RUNNING]
 
 
-def limits_for(run: Run) -> SandboxLimits:
+class RunSizing(Protocol):
+    """What a sandbox needs of its run (a runs.Run; sandboxes do not import runs)."""
+
+    id: str
+    organization_id: str
+    sandbox_cpu: int
+    sandbox_memory_mib: int
+
+
+def limits_for(run: RunSizing) -> SandboxLimits:
     return SandboxLimits(
         cpu=run.sandbox_cpu,
         memory_mib=run.sandbox_memory_mib,
@@ -31,9 +42,9 @@ def provider() -> SandboxProvider:
     )
 
 
-def sandbox_create(*, run: Run, provider_name: str) -> Sandbox:
+def sandbox_create(*, run: RunSizing, provider_name: str) -> Sandbox:
     return Sandbox.objects.create(
-        run=run,
+        run_id=run.id,
         organization_id=run.organization_id,
         provider=provider_name,
         cpu=run.sandbox_cpu,
@@ -75,4 +86,22 @@ def sandbox_end(*, sandbox: Sandbox, stats: SandboxStats, notes: list[str], erro
             "notes",
             "ended_at",
         ]
+    )
+
+
+def sandboxes_kill_local(*, run_id: str) -> None:
+    """Kills a run's live sandboxes that run on this host at once; on another host the run's
+    executor notices the cancel within a heartbeat and kills its sandbox there."""
+    for pid in Sandbox.objects.filter(
+        run_id=run_id, hostname=socket.gethostname(), state__in=LIVE_STATES
+    ).values_list("pid", flat=True):
+        if pid:
+            kill_process_group(pid)
+
+
+def sandboxes_mark_lost(*, run_id: str) -> None:
+    """A lost run's sandboxes: killed if they are still alive on this host, marked ended."""
+    sandboxes_kill_local(run_id=run_id)
+    Sandbox.objects.filter(run_id=run_id, state__in=LIVE_STATES).update(
+        state=SandboxState.ERROR, ended_at=timezone.now()
     )

@@ -88,7 +88,7 @@ def test_readyz_is_unavailable_when_bwrap_is_required_but_does_not_work(
 ):
     worker_heartbeat()
     settings.SANDBOX_PROVIDER = "bwrap"
-    monkeypatch.setattr(health.providers, "bwrap_available", lambda: False)
+    monkeypatch.setattr(health, "bwrap_available", lambda: False)
     response = anon.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["sandbox"] == {

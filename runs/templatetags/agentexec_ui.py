@@ -9,6 +9,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString
 
+from agentexec.formatting import size
 from runs.markdown import render_markdown
 
 register = template.Library()
@@ -64,16 +65,7 @@ def duration(ms: int | None) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-@register.filter
-def size(num_bytes: int | None) -> str:
-    if num_bytes is None:
-        return "—"
-    value = float(num_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{value:,.1f} GiB"  # pragma: no cover
+register.filter("size", size)
 
 
 @register.filter

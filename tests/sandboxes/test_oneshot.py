@@ -6,8 +6,8 @@ import os
 import pytest
 
 from sandboxes import seccomp
+from sandboxes.bwrap import bwrap_available
 from sandboxes.oneshot import run_python
-from sandboxes.providers import bwrap_available
 
 PROBE = "tests.sandboxes.oneshot_probe"
 PROVIDERS = ["bwrap", "process"] if bwrap_available() else ["process"]

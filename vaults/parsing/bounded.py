@@ -15,7 +15,7 @@ import logging
 from django.conf import settings
 
 from sandboxes import oneshot
-from sandboxes.providers import SandboxStartError
+from sandboxes.base import SandboxStartError
 from vaults import extraction
 from vaults.parsing import archive
 from vaults.parsing.worker import MEMORY_EXIT, REJECTED_EXIT

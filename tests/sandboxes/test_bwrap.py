@@ -1,0 +1,64 @@
+"""The bwrap backend's isolation: no network, a read-only system, only linc visible."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from sandboxes.base import LINC_ARGS
+from sandboxes.running import SandboxProcess
+from tests.sandboxes.booting import REPO, boot, needs_bwrap, shell
+
+pytestmark = [pytest.mark.e2e, needs_bwrap]
+
+
+def test_there_is_no_network_inside(opened: list[SandboxProcess]) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        proc = boot("bwrap", opened)
+        code = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)"
+        result = shell(proc, f'python3 -c "{code}" && echo CONNECTED')
+        assert "CONNECTED" not in result["stdout"] and result["exitCode"] != 0
+        listener.settimeout(0.0)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+def test_only_workspace_and_tmp_are_writable(opened: list[SandboxProcess]) -> None:
+    proc = boot("bwrap", opened)
+    targets = "/usr/x /etc/x /opt/agentexec/agentexec/x /opt/agentexec/agentexec/linc/x /x /root/x"
+    script = f"for p in {targets}; do touch $p 2>/dev/null && echo WROTE $p; done; "
+    script += "touch /workspace/ok /tmp/ok && echo OK"
+    result = shell(proc, script)
+    assert result["stdout"] == "OK\n"
+
+
+def test_the_repo_is_not_visible_inside(opened: list[SandboxProcess]) -> None:
+    proc = boot("bwrap", opened)
+    script = (
+        f"ls {REPO} {REPO}/db.sqlite3 2>/dev/null && echo VISIBLE; "
+        "ls -A /opt/agentexec /opt/agentexec/agentexec; "
+        "wc -c < /opt/agentexec/agentexec/__init__.py; ls /etc/shadow 2>/dev/null"
+    )
+    result = shell(proc, script)
+    assert "VISIBLE" not in result["stdout"]
+    assert result["stdout"].split() == [
+        "/opt/agentexec:", "agentexec", "/opt/agentexec/agentexec:", "__init__.py", "linc", "0"
+    ]  # fmt: skip
+
+
+def test_the_workspace_is_size_limited(opened: list[SandboxProcess]) -> None:
+    proc = boot("bwrap", opened, workspace_mib=8, memory_mib=256)
+    result = shell(proc, "head -c 16M /dev/zero > big || echo FAILED; du -m big")
+    assert "FAILED" in result["stdout"] and "No space left" in result["stderr"]
+
+
+def test_the_runtime_starts_as_linc_args_say(opened: list[SandboxProcess]) -> None:
+    proc = boot("bwrap", opened)
+    with open(f"/proc/{proc.pid}/cmdline", "rb") as fh:
+        argv = fh.read().split(b"\0")[:-1]
+    assert argv[-len(LINC_ARGS) :] == [arg.encode() for arg in LINC_ARGS]
+    assert argv[-len(LINC_ARGS) - 2] == b"--"  # after bwrap's own options: the interpreter
