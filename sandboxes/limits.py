@@ -52,6 +52,10 @@ class SandboxStats:
 RlimitPlan = list[tuple[int, int]]
 
 
+# Every sandbox process on the host together, when cgroups bound each sandbox's own count.
+UID_NPROC_CEILING = 4096
+
+
 def _capped(resource_id: int, value: int) -> int:
     """Never ask for more than the current hard limit (only root may raise it)."""
     _soft, hard = resource.getrlimit(resource_id)
@@ -61,10 +65,13 @@ def _capped(resource_id: int, value: int) -> int:
 def rlimit_plan(
     limits: SandboxLimits, *, address_space: bool, cpu_time_s: int | None = None
 ) -> RlimitPlan:
-    # RLIMIT_NPROC counts every process of the real uid on the host (not just this sandbox)
-    # and is not enforced for root; the pids cgroup is the real per-sandbox limit.
+    # RLIMIT_NPROC counts every process of the real uid on the host, and every sandbox runs as
+    # the same uid: a per-sandbox figure there would make busy hosts refuse new sandboxes
+    # ("Creating new namespace failed"). With a cgroup, pids.max is the per-sandbox limit and
+    # NPROC only caps the uid as a whole; without one it is the only fork-bomb brake we have.
+    nproc = max(limits.nproc, UID_NPROC_CEILING) if not address_space else limits.nproc
     plan = [
-        (resource.RLIMIT_NPROC, limits.nproc),
+        (resource.RLIMIT_NPROC, nproc),
         (resource.RLIMIT_NOFILE, limits.nofile),
         (resource.RLIMIT_FSIZE, limits.fsize_mib * MIB),
         (resource.RLIMIT_CORE, 0),
