@@ -9,8 +9,7 @@ from django.utils import timezone
 
 from runs import quotas, services
 from runs.models import Agent, Run
-from tests.factories import AgentFactory, RunFactory
-from tests.ui.factories import make_usage
+from tests.factories import AgentFactory, RunFactory, make_usage
 
 EXECUTE = "/agent/v1/execute"
 RUNS = "/agent/v1/run"

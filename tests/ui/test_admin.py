@@ -25,7 +25,7 @@ from runs.models import (
     Watcher,
 )
 from sandboxes.models import Sandbox
-from tests.ui.factories import make_run, make_step, make_usage
+from tests.factories import make_run, make_step, make_usage
 
 MODELS = [
     Agent, Run, RunStep, UsageEntry, RunEvent, Watcher, CallbackDelivery, IdempotencyRecord,

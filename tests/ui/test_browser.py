@@ -18,8 +18,8 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from runs.models import Run
+from tests.factories import make_run, make_step, make_usage
 from tests.ui.conftest import STAFF_PASSWORD
-from tests.ui.factories import make_run, make_step, make_usage
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from runs import usage
-from tests.ui.factories import make_run, make_usage
+from tests.factories import make_run, make_usage
 
 MAR = {day: datetime(2025, 3, day, 12, tzinfo=UTC) for day in range(1, 32)}
 RANGE = "since=2025-03-10&until=2025-03-12"

@@ -11,8 +11,7 @@ from django.utils import timezone
 from runs import views
 from runs.models import CallbackDelivery, Run, Watcher
 from sandboxes.models import Sandbox
-from tests.factories import OrganizationFactory
-from tests.ui.factories import make_run, make_step, make_usage
+from tests.factories import OrganizationFactory, make_run, make_step, make_usage
 
 
 def listed(client: Client, query: str = "") -> list[str]:

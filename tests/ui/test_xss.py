@@ -7,7 +7,7 @@ from django.test import Client
 
 from runs.markdown import render_markdown
 from runs.models import Run
-from tests.ui.factories import make_run, make_step
+from tests.factories import make_run, make_step
 
 SCRIPT = "<script>alert('pwned')</script>"
 

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from agentexec.tenancy.models import Organization
-from runs.models import Agent, Run
+from runs.models import Run
+from tests import factories
 from tests.conftest import Member
 from vaults import services
 from vaults.models import Vault, VaultObject
@@ -37,17 +38,10 @@ def add_document() -> AddDocument:
 
 def make_run(organization: Organization, **fields: Any) -> Run:
     agent_vault_ids = fields.pop("agent_vault_ids", [])
-    agent = Agent.objects.create(
+    fields.setdefault("prompt", "Review.")
+    return factories.make_run(
         organization=organization,
-        name="reviewer",
         model="local/extractive",
-        vault_ids=agent_vault_ids,
-        is_ephemeral=True,
-    )
-    return Run.objects.create(
-        organization=organization,
-        agent=agent,
-        prompt="Review.",
-        model="local/extractive",
+        agent_fields={"name": "reviewer", "vault_ids": agent_vault_ids, "is_ephemeral": True},
         **fields,
     )
