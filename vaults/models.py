@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from django.db import models
 
 from agentexec import ids
@@ -122,3 +124,23 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_id}#{self.index}"
+
+
+# --- What a delete removed (plain records, not tables) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class DeletedVault:
+    id: str
+    name: str
+    objects_deleted: int
+    bytes_freed: int
+    vectors_deleted: int
+
+
+@dataclass(frozen=True)
+class DeletedObject:
+    id: str
+    filename: str
+    size_bytes: int | None
+    vectors_deleted: int

@@ -22,11 +22,19 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from agentexec.errors import ApplicationError, ConflictError
+from agentexec.errors import ApplicationError, ConflictError, PayloadTooLarge
 from agentexec.tenancy.models import Organization
 from vaults import extraction
 from vaults.chunking import Span, chunk_document
-from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
+from vaults.models import (
+    Chunk,
+    DeletedObject,
+    DeletedVault,
+    ObjectStatus,
+    ObjectText,
+    Vault,
+    VaultObject,
+)
 from vaults.parsing import bounded
 
 log = logging.getLogger(__name__)
@@ -34,23 +42,6 @@ log = logging.getLogger(__name__)
 DEMO_VAULT_NAME = "Demo: sample agreements"
 DEMO_DIR = Path(__file__).resolve().parent / "demo" / "files"
 DEMO_FILES = ("NDA.pdf", "Master-Services-Agreement.docx", "Office-Lease.md")
-
-
-def max_upload_bytes() -> int:
-    return int(getattr(settings, "VAULT_MAX_UPLOAD_BYTES", 100 * 1024 * 1024))
-
-
-def upload_url_expires_s() -> int:
-    return int(getattr(settings, "VAULT_UPLOAD_URL_EXPIRES_S", 3600))
-
-
-def ingest_stale_s() -> int:
-    return int(getattr(settings, "VAULT_INGEST_STALE_S", 900))
-
-
-class UploadTooLarge(ApplicationError):
-    status_code = 413
-    error_type = "payload_too_large"
 
 
 # --- Vaults -----------------------------------------------------------------------------------
@@ -88,22 +79,22 @@ def vault_update(*, vault: Vault, changes: dict[str, Any]) -> Vault:
 
 
 @transaction.atomic
-def vault_delete(*, vault: Vault) -> dict[str, Any]:
+def vault_delete(*, vault: Vault) -> DeletedVault:
     objects = VaultObject.objects.filter(vault=vault)
     totals = objects.aggregate(
         n=Count("id"), size=Coalesce(Sum("size_bytes"), 0), chunks=Coalesce(Sum("chunk_count"), 0)
     )
     names = [n for n in objects.values_list("file", flat=True) if n]
-    summary = {
-        "id": vault.id,
-        "name": vault.name,
-        "objectsDeleted": totals["n"],
-        "bytesFreed": totals["size"],
-        "vectorsDeleted": totals["chunks"],
-    }
+    deleted = DeletedVault(
+        id=vault.id,
+        name=vault.name,
+        objects_deleted=totals["n"],
+        bytes_freed=totals["size"],
+        vectors_deleted=totals["chunks"],
+    )
     vault.delete()
     transaction.on_commit(partial(_delete_files, names))
-    return summary
+    return deleted
 
 
 def vault_totals_refresh(*, vault_id: str) -> None:
@@ -140,10 +131,10 @@ def object_create(
     auto_index: bool = False,
 ) -> VaultObject:
     """A new object waiting for its bytes (the first step of an upload)."""
-    if size_bytes is not None and size_bytes > max_upload_bytes():
+    if size_bytes is not None and size_bytes > settings.VAULT_MAX_UPLOAD_BYTES:
         raise ApplicationError(
-            f"sizeBytes exceeds the upload limit of {max_upload_bytes()} bytes.",
-            fields={"sizeBytes": [f"at most {max_upload_bytes()}"]},
+            f"sizeBytes exceeds the upload limit of {settings.VAULT_MAX_UPLOAD_BYTES} bytes.",
+            fields={"sizeBytes": [f"at most {settings.VAULT_MAX_UPLOAD_BYTES}"]},
         )
     obj = VaultObject.objects.create(
         vault=vault,
@@ -178,7 +169,7 @@ def _spool(chunks: Iterable[bytes], limit: int) -> tuple[IO[bytes], int, str]:
         size += len(piece)
         if size > limit:
             spool.close()
-            raise UploadTooLarge(f"The upload exceeds the limit of {limit} bytes.")
+            raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes.")
         digest.update(piece)
         spool.write(piece)
     spool.seek(0)
@@ -194,7 +185,7 @@ def object_content_store(*, obj: VaultObject, chunks: Iterable[bytes]) -> VaultO
             f"Object {obj.id} already has content (ingestionStatus {obj.status!r}): an upload "
             "URL takes one upload; upload a new object instead."
         )
-    spool, size, sha256 = _spool(chunks, max_upload_bytes())
+    spool, size, sha256 = _spool(chunks, settings.VAULT_MAX_UPLOAD_BYTES)
     try:
         if obj.declared_size_bytes is not None and size != obj.declared_size_bytes:
             raise ApplicationError(
@@ -296,23 +287,23 @@ def object_update(*, obj: VaultObject, changes: dict[str, Any]) -> VaultObject:
 
 
 @transaction.atomic
-def object_delete(*, obj: VaultObject, force: bool = False) -> dict[str, Any]:
+def object_delete(*, obj: VaultObject, force: bool = False) -> DeletedObject:
     if obj.status == ObjectStatus.PROCESSING and not force:
         raise ConflictError(
             f"Object {obj.id} is being ingested; wait for it, or delete with force=true."
         )
-    summary = {
-        "id": obj.id,
-        "filename": obj.filename,
-        "sizeBytes": obj.size_bytes,
-        "vectorsDeleted": obj.chunk_count or 0,
-    }
+    deleted = DeletedObject(
+        id=obj.id,
+        filename=obj.filename,
+        size_bytes=obj.size_bytes,
+        vectors_deleted=obj.chunk_count or 0,
+    )
     names = [obj.file.name] if obj.file and obj.file.name else []
     vault_id = obj.vault_id
     obj.delete()
     vault_totals_refresh(vault_id=vault_id)
     transaction.on_commit(partial(_delete_files, names))
-    return summary
+    return deleted
 
 
 def _delete_files(names: list[str]) -> None:
@@ -342,7 +333,7 @@ def object_ingest_start(*, obj: VaultObject) -> VaultObject:
         )
     now = timezone.now()
     not_running = ~Q(status=ObjectStatus.PROCESSING) | Q(
-        ingestion_started_at__lt=now - timedelta(seconds=ingest_stale_s())
+        ingestion_started_at__lt=now - timedelta(seconds=settings.VAULT_INGEST_STALE_S)
     )
     if not is_extractable(obj):
         changes: dict[str, Any] = {"status": ObjectStatus.STORED, "workflow_id": None}

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from agentexec.middleware import own_body_limit
 from vaults import api
 
 app_name = "vaults"
@@ -26,5 +27,10 @@ urlpatterns = [
     path(f"{_OBJECT}/chunks", api.ObjectChunksApi.as_view(), name="object-chunks"),
     path(f"{_OBJECT}/download", api.ObjectDownloadApi.as_view(), name="object-download"),
     path(f"{_OBJECT}/presigned-url", api.PresignedUrlApi.as_view(), name="object-presigned-url"),
-    path(f"{_OBJECT}/content", api.object_content, name="object-content"),
+    # VAULT_MAX_UPLOAD_BYTES, checked before and while streaming the body to disk.
+    path(
+        f"{_OBJECT}/content",
+        own_body_limit(api.ObjectContentApi.as_view()),
+        name="object-content",
+    ),
 ]
