@@ -94,7 +94,10 @@ def check_prompt(value: str) -> str:
 
 
 def scope_errors(
-    organization_id: str, vault_ids: list[str] | None, object_ids: list[str] | None
+    organization_id: str,
+    vault_ids: list[str] | None,
+    object_ids: list[str] | None,
+    group_ids: list[str] | None = None,
 ) -> dict[str, list[str]]:
     """Unknown or foreign vault/object ids, once the vaults app is installed."""
     from django.apps import apps
@@ -104,7 +107,10 @@ def scope_errors(
     from vaults.selectors import run_scope_errors
 
     return run_scope_errors(
-        organization_id=organization_id, vault_ids=vault_ids, object_ids=object_ids
+        organization_id=organization_id,
+        vault_ids=vault_ids,
+        object_ids=object_ids,
+        group_ids=group_ids,
     )
 
 
@@ -138,7 +144,10 @@ class AgentConfigSerializer(serializers.Serializer):
                 {"enabledTools": [message], "disabledTools": [message]}
             )
         errors = scope_errors(
-            self.context["organization"].id, attrs.get("vaultIds"), attrs.get("objectIds")
+            self.context["organization"].id,
+            attrs.get("vaultIds"),
+            attrs.get("objectIds"),
+            attrs.get("vaultGroups"),
         )
         if errors:
             raise serializers.ValidationError(errors)
@@ -398,7 +407,12 @@ class RunCreateInputSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         agent = attrs["agentId"]
-        scope = scope_errors(agent.organization_id, agent.vault_ids or None, attrs.get("objectIds"))
+        scope = scope_errors(
+            agent.organization_id,
+            agent.vault_ids or None,
+            attrs.get("objectIds"),
+            agent.vault_groups or None,
+        )
         if scope:
             raise serializers.ValidationError(scope)
         return attrs

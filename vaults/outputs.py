@@ -12,12 +12,45 @@ from typing import TYPE_CHECKING, Any
 
 from vaults import search
 from vaults.chunking import CHUNK_SIZE, OVERLAP
-from vaults.models import Chunk, DeletedObject, DeletedVault, ObjectText, Vault, VaultObject
+from vaults.models import (
+    Chunk,
+    DeletedObject,
+    DeletedVault,
+    MultipartUpload,
+    ObjectText,
+    Vault,
+    VaultGroup,
+    VaultObject,
+)
 
 if TYPE_CHECKING:
     from vaults.selectors import SearchResult
 
 PREVIEW_CHARS = 500
+
+
+# --- Groups -----------------------------------------------------------------------------------
+
+
+def group_output(group: VaultGroup) -> dict[str, Any]:
+    """A group as selectors.group_list gives it (with `vault_count`)."""
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "vaultCount": getattr(group, "vault_count", None),
+        "createdAt": group.created_at,
+        "updatedAt": group.updated_at,
+    }
+
+
+def group_list_output(groups: Iterable[VaultGroup]) -> dict[str, Any]:
+    items = [group_output(g) for g in groups]
+    return {"groups": items, "total": len(items)}
+
+
+def group_deleted_output(group: VaultGroup) -> dict[str, Any]:
+    return {"success": True, "deletedGroup": {"id": group.id, "name": group.name}}
 
 
 # --- Vaults -----------------------------------------------------------------------------------
@@ -29,6 +62,7 @@ def vault_output(vault: Vault) -> dict[str, Any]:
         "name": vault.name,
         "description": vault.description,
         "metadata": vault.metadata,
+        "groupId": vault.group_id,
         "createdAt": vault.created_at,
         "updatedAt": vault.updated_at,
         "enableIndexing": vault.enable_indexing,
@@ -40,6 +74,7 @@ def vault_output(vault: Vault) -> dict[str, Any]:
         "vectorBucket": None,  # lexical search only: no vectors
         "indexName": search.backend_name() if vault.enable_indexing else None,
         "region": "local",
+        "kmsKeyId": None,  # files are stored as MEDIA_ROOT stores them; no per-vault key
         "embeddingProfile": None,
         # Sizes are in characters here, not tokens.
         "chunkStrategy": {
@@ -274,8 +309,20 @@ def chunks_output(obj: VaultObject, chunks: Iterable[Chunk]) -> dict[str, Any]:
 
 
 def presigned_output(
-    obj: VaultObject, *, operation: str, url: str, expires_in: int
+    obj: VaultObject,
+    *,
+    operation: str,
+    url: str,
+    expires_in: int,
+    expires_at: datetime,
+    size_bytes: int | None,
+    content_type: str | None,
 ) -> dict[str, Any]:
+    headers = {}
+    if operation == "PUT":
+        headers["Content-Type"] = content_type or obj.content_type
+        if size_bytes is not None:
+            headers["Content-Length"] = str(size_bytes)
     return {
         "objectId": obj.id,
         "vaultId": obj.vault_id,
@@ -283,6 +330,78 @@ def presigned_output(
         "operation": operation,
         "presignedUrl": url,
         "expiresIn": expires_in,
+        "expiresAt": expires_at,
         "s3Key": obj.file.name or None,
-        "metadata": {"contentType": obj.content_type, "sizeBytes": obj.size_bytes},
+        "instructions": {
+            "method": operation,
+            "headers": headers,
+            "note": _presigned_note(operation, obj),
+            "example": ("curl -I " if operation == "HEAD" else f"curl -X {operation} ")
+            + "".join(f"-H '{k}: {v}' " for k, v in headers.items())
+            + ("--data-binary @file " if operation == "PUT" else "")
+            + f"'{url}'",
+        },
+        "metadata": {
+            "bucket": f"local:vaults/{obj.vault_id}",
+            "region": "local",
+            "contentType": content_type or obj.content_type,
+            "sizeBytes": size_bytes
+            if operation == "PUT" and size_bytes is not None
+            else obj.size_bytes,
+        },
     }
+
+
+def _presigned_note(operation: str, obj: VaultObject) -> str:
+    if operation == "PUT":
+        then = (
+            "ingestion starts on its own."
+            if obj.auto_index
+            else f"POST /vault/{obj.vault_id}/ingest/{obj.id}."
+        )
+        return (
+            "PUT the file's bytes to the URL before it expires (an object takes one upload), "
+            f"with the headers given; then {then}"
+        )
+    does = {
+        "GET": "to download the object's bytes",
+        "HEAD": "for the object's size and type",
+        "DELETE": "to delete the object",
+    }[operation]
+    return f"{operation} the URL before it expires {does}; no API key is needed."
+
+
+# --- Multipart uploads ------------------------------------------------------------------------
+
+
+def multipart_init_output(upload: MultipartUpload) -> dict[str, Any]:
+    return {
+        "uploadId": upload.id,
+        "objectId": upload.object_id,
+        "partCount": upload.part_count,
+        "partSizeBytes": upload.part_size_bytes,
+    }
+
+
+def multipart_part_urls_output(urls: list[tuple[int, str]], *, expires_in: int) -> dict[str, Any]:
+    return {
+        "urls": [{"partNumber": number, "url": url} for number, url in urls],
+        "expiresIn": expires_in,
+    }
+
+
+def multipart_complete_output(upload: MultipartUpload, obj: VaultObject) -> dict[str, Any]:
+    return {
+        "success": True,
+        "uploadId": upload.id,
+        "objectId": obj.id,
+        "vaultId": obj.vault_id,
+        "sizeBytes": obj.size_bytes,
+        "sha256": obj.sha256,
+        "ingestionStatus": obj.status,
+        "next_step": None if obj.auto_index else f"POST /vault/{obj.vault_id}/ingest/{obj.id}",
+    }
+
+
+def multipart_aborted_output(upload: MultipartUpload) -> dict[str, Any]:
+    return {"success": True, "uploadId": upload.id, "status": upload.status}

@@ -8,13 +8,27 @@ from typing import Any
 
 from rest_framework import serializers
 
+from vaults.models import VaultGroup
+
 SEARCH_METHODS = ("vector", "graph", "hybrid", "global", "local", "fast", "entity", "fulltext")
 
 
 # --- Inputs -----------------------------------------------------------------------------------
 
 
+def check_group(organization: Any, value: str | None) -> VaultGroup | None:
+    """A groupId of the caller's organization, as its VaultGroup; None for no group."""
+    if not value:
+        return None
+    group = VaultGroup.objects.filter(organization=organization, id=value).first()
+    if group is None:
+        raise serializers.ValidationError(f"vault group {value} not found")
+    return group
+
+
 class VaultCreateInputSerializer(serializers.Serializer):
+    """context: organization (the caller's), for groupId."""
+
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     enableIndexing = serializers.BooleanField(required=False, default=True)
@@ -23,27 +37,40 @@ class VaultCreateInputSerializer(serializers.Serializer):
     groupId = serializers.CharField(required=False, allow_null=True)
     metadata = serializers.DictField(required=False)
 
-    def validate_groupId(self, value: str | None) -> None:
-        if value:
-            raise serializers.ValidationError("vault groups are not supported by this server")
-        return None
+    def validate_groupId(self, value: str | None) -> VaultGroup | None:
+        return check_group(self.context["organization"], value)
 
 
 class VaultUpdateInputSerializer(serializers.Serializer):
+    """context: organization (the caller's), for groupId."""
+
     name = serializers.CharField(required=False, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     enableGraph = serializers.BooleanField(required=False)
     groupId = serializers.CharField(required=False, allow_null=True)
 
-    def validate_groupId(self, value: str | None) -> None:
-        if value:
-            raise serializers.ValidationError("vault groups are not supported by this server")
-        return None
+    def validate_groupId(self, value: str | None) -> VaultGroup | None:
+        return check_group(self.context["organization"], value)
 
     def to_changes(self) -> dict[str, Any]:
         """The fields given, by their model names (PATCH: the others stay as they are)."""
-        names = {"name": "name", "description": "description", "enableGraph": "enable_graph"}
+        names = {
+            "name": "name",
+            "description": "description",
+            "enableGraph": "enable_graph",
+            "groupId": "group",
+        }
         return {names[k]: v for k, v in self.validated_data.items() if k in names}
+
+
+class GroupCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class GroupUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
 
 
 class UploadInputSerializer(serializers.Serializer):
@@ -129,9 +156,54 @@ class PageRangeParamsSerializer(serializers.Serializer):
 
 
 class PresignedUrlInputSerializer(serializers.Serializer):
-    operation = serializers.ChoiceField(choices=("GET", "PUT"), required=False, default="GET")
+    operation = serializers.ChoiceField(
+        choices=("GET", "PUT", "DELETE", "HEAD"), required=False, default="GET"
+    )
     expiresIn = serializers.IntegerField(
         required=False, min_value=60, max_value=7 * 24 * 3600, default=3600
     )
     contentType = serializers.CharField(required=False, max_length=200)
     sizeBytes = serializers.IntegerField(required=False, min_value=0)
+
+
+# --- Multipart uploads ------------------------------------------------------------------------
+
+
+class MultipartInitInputSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=255)
+    contentType = serializers.CharField(max_length=200)
+    sizeBytes = serializers.IntegerField(min_value=1)
+    partSizeBytes = serializers.IntegerField(required=False, min_value=1)
+    path = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    metadata = serializers.DictField(required=False)
+    autoIndex = serializers.BooleanField(required=False, default=True)
+
+
+class MultipartRefInputSerializer(serializers.Serializer):
+    """Names an upload: the objectId and uploadId that init returned (also the abort body)."""
+
+    objectId = serializers.CharField(max_length=64)
+    uploadId = serializers.CharField(max_length=64)
+
+
+class PartRequestInputSerializer(serializers.Serializer):
+    partNumber = serializers.IntegerField(min_value=1)
+    sizeBytes = serializers.IntegerField(min_value=0)
+
+
+class MultipartPartUrlsInputSerializer(MultipartRefInputSerializer):
+    parts = PartRequestInputSerializer(  # type: ignore[call-arg]  # the stubs lack max_length
+        many=True, allow_empty=False, max_length=10_000
+    )
+
+
+class CompletedPartInputSerializer(serializers.Serializer):
+    partNumber = serializers.IntegerField(min_value=1)
+    etag = serializers.CharField(max_length=200)
+
+
+class MultipartCompleteInputSerializer(MultipartRefInputSerializer):
+    sizeBytes = serializers.IntegerField(min_value=1)
+    parts = CompletedPartInputSerializer(  # type: ignore[call-arg]  # the stubs lack max_length
+        many=True, allow_empty=False, max_length=10_000
+    )

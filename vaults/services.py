@@ -6,6 +6,7 @@ import hashlib
 import logging
 import posixpath
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -30,9 +31,11 @@ from vaults.models import (
     Chunk,
     DeletedObject,
     DeletedVault,
+    MultipartUpload,
     ObjectStatus,
     ObjectText,
     Vault,
+    VaultGroup,
     VaultObject,
 )
 from vaults.parsing import bounded
@@ -42,6 +45,43 @@ log = logging.getLogger(__name__)
 DEMO_VAULT_NAME = "Demo: sample agreements"
 DEMO_DIR = Path(__file__).resolve().parent / "demo" / "files"
 DEMO_FILES = ("NDA.pdf", "Master-Services-Agreement.docx", "Office-Lease.md")
+
+
+# --- Vault groups -----------------------------------------------------------------------------
+
+
+def group_create(
+    *, organization: Organization, name: str, description: str | None = None
+) -> VaultGroup:
+    return VaultGroup.objects.create(
+        organization=organization, name=name, description=description or None
+    )
+
+
+@transaction.atomic
+def group_update(*, group: VaultGroup, changes: dict[str, Any]) -> VaultGroup:
+    """changes: any of name, description (None removes it)."""
+    fields = [f for f in ("name", "description") if f in changes]
+    for field in fields:
+        setattr(group, field, changes[field])
+    if fields:
+        group.save(update_fields=[*fields, "updated_at"])
+    return group
+
+
+@transaction.atomic
+def group_delete(*, group: VaultGroup) -> VaultGroup:
+    """As case.dev does: only an empty group is deleted; its vaults must be moved out first."""
+    held = Vault.objects.filter(group=group).count()
+    if held:
+        raise ConflictError(
+            f"Vault group {group.id} still holds {held} vault(s): move them out (PATCH "
+            "/vault/:id with groupId null) or delete them first."
+        )
+    group_id = group.id
+    group.delete()
+    group.id = group_id  # Django clears the pk of a deleted instance; the answer names it
+    return group
 
 
 # --- Vaults -----------------------------------------------------------------------------------
@@ -56,6 +96,7 @@ def vault_create(
     enable_indexing: bool = True,
     enable_graph: bool = False,
     metadata: dict[str, Any] | None = None,
+    group: VaultGroup | None = None,
 ) -> Vault:
     return Vault.objects.create(
         organization=organization,
@@ -64,13 +105,14 @@ def vault_create(
         enable_indexing=enable_indexing,
         enable_graph=enable_graph,
         metadata=metadata or {},
+        group=group,
     )
 
 
 @transaction.atomic
 def vault_update(*, vault: Vault, changes: dict[str, Any]) -> Vault:
-    """changes: any of name, description, enable_graph."""
-    fields = [f for f in ("name", "description", "enable_graph") if f in changes]
+    """changes: any of name, description, enable_graph, group (a VaultGroup, or None)."""
+    fields = [f for f in ("name", "description", "enable_graph", "group") if f in changes]
     for field in fields:
         setattr(vault, field, changes[field])
     if fields:
@@ -85,6 +127,7 @@ def vault_delete(*, vault: Vault) -> DeletedVault:
         n=Count("id"), size=Coalesce(Sum("size_bytes"), 0), chunks=Coalesce(Sum("chunk_count"), 0)
     )
     names = [n for n in objects.values_list("file", flat=True) if n]
+    uploads = list(MultipartUpload.objects.filter(vault=vault).values_list("id", flat=True))
     deleted = DeletedVault(
         id=vault.id,
         name=vault.name,
@@ -94,6 +137,8 @@ def vault_delete(*, vault: Vault) -> DeletedVault:
     )
     vault.delete()
     transaction.on_commit(partial(_delete_files, names))
+    for upload_id in uploads:
+        transaction.on_commit(partial(multipart_part_files_delete, upload_id))
     return deleted
 
 
@@ -312,6 +357,20 @@ def _delete_files(names: list[str]) -> None:
             default_storage.delete(name)
         except OSError:  # the row is gone either way; a leftover file is only disk space
             log.warning("could not delete stored file %s", name, exc_info=True)
+
+
+def multipart_part_dir(upload_id: str) -> Path:
+    """Where the parts of a multipart upload wait for `complete` (vaults.multipart)."""
+    return Path(settings.MEDIA_ROOT) / "multipart" / upload_id
+
+
+def multipart_part_files_delete(upload_id: str) -> None:
+    try:
+        shutil.rmtree(multipart_part_dir(upload_id))
+    except FileNotFoundError:
+        pass
+    except OSError:  # the upload is over either way; a leftover part is only disk space
+        log.warning("could not delete the parts of multipart upload %s", upload_id, exc_info=True)
 
 
 # --- Ingest -----------------------------------------------------------------------------------
