@@ -182,7 +182,12 @@ def search_chunk_output(result: SearchResult) -> dict[str, Any]:
         "score": result.score,
         "distance": None,
         "source": chunk.object.filename,
+        **_NO_WORD_SPAN,
     }
+
+
+# OCR word positions and media timings of a chunk: none recorded here (text layers, no media).
+_NO_WORD_SPAN = {"word_start_index": None, "word_end_index": None, "start_ms": None, "end_ms": None}
 
 
 def search_source_output(obj: VaultObject) -> dict[str, Any]:
@@ -234,7 +239,12 @@ def object_list_output(vault: Vault, objects: Iterable[VaultObject]) -> dict[str
 def object_download_output(
     obj: VaultObject, *, download_url: str, expires_in: int
 ) -> dict[str, Any]:
-    return {**object_output(obj), "downloadUrl": download_url, "expiresIn": expires_in}
+    return {
+        **object_output(obj),
+        "downloadUrl": download_url,
+        "expiresIn": expires_in,
+        "transcript_object_id": None,  # no audio or video transcription here
+    }
 
 
 def object_deleted_output(deleted: DeletedObject) -> dict[str, Any]:
@@ -302,6 +312,7 @@ def chunks_output(obj: VaultObject, chunks: Iterable[Chunk]) -> dict[str, Any]:
                 "text": c.text,
                 "page_start": c.page_start,
                 "page_end": c.page_end,
+                **_NO_WORD_SPAN,
             }
             for c in chunks
         ],

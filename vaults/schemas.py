@@ -16,6 +16,14 @@ from agentexec.openapi import (
     obj,
 )
 
+# OCR word indexes and media timings of a chunk (null: none recorded).
+WORD_SPAN: dict[str, Schema] = {
+    "word_start_index": nullable(INTEGER),
+    "word_end_index": nullable(INTEGER),
+    "start_ms": nullable(INTEGER),
+    "end_ms": nullable(INTEGER),
+}
+
 VAULT = obj(
     {
         "id": STRING,
@@ -84,8 +92,13 @@ OBJECT = obj(
 )
 OBJECT_WITH_DOWNLOAD = {
     **OBJECT,
-    "properties": {**OBJECT["properties"], "downloadUrl": STRING, "expiresIn": INTEGER},
-    "required": [*OBJECT["required"], "downloadUrl", "expiresIn"],
+    "properties": {
+        **OBJECT["properties"],
+        "downloadUrl": STRING,
+        "expiresIn": INTEGER,
+        "transcript_object_id": {"type": "null"},
+    },
+    "required": [*OBJECT["required"], "downloadUrl", "expiresIn", "transcript_object_id"],
 }
 OBJECT_LIST = obj({"vaultId": STRING, "objects": array(OBJECT), "count": INTEGER})
 OBJECT_DELETED = obj({"success": BOOLEAN, "deletedObject": ANY_OBJECT})
@@ -143,6 +156,7 @@ SEARCH = obj(
                     "score": NUMBER,
                     "distance": {"type": "null"},
                     "source": STRING,
+                    **WORD_SPAN,
                 }
             )
         ),
@@ -205,6 +219,7 @@ CHUNKS = obj(
                     "text": STRING,
                     "page_start": nullable(INTEGER),
                     "page_end": nullable(INTEGER),
+                    **WORD_SPAN,
                 }
             )
         ),

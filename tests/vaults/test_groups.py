@@ -26,7 +26,7 @@ def _json(client: casedev.Casedev, method: str, path: str, body: dict | None = N
 @pytest.mark.e2e
 def test_the_sdk_creates_lists_updates_and_deletes_groups(alice: Member, live_server) -> None:
     with sdk(alice, live_server) as client:
-        assert client.vault.groups.create(name="Litigation", description="Court matters") is None
+        client.vault.groups.create(name="Litigation", description="Court matters")
         group = VaultGroup.objects.get(organization=alice.organization)
         assert (group.name, group.description) == ("Litigation", "Court matters")
 
@@ -88,9 +88,7 @@ def test_a_vault_shows_its_group(alice: Member, vault: Vault) -> None:
     assert Vault.objects.get(id=vault.id).group_id == group.id
 
 
-@pytest.mark.parametrize(
-    ("method", "body"), [("patch", {"name": "mine now"}), ("delete", None)]
-)
+@pytest.mark.parametrize(("method", "body"), [("patch", {"name": "mine now"}), ("delete", None)])
 def test_it_checks_group_ownership(
     alice: Member, charlie: Member, method: str, body: dict | None
 ) -> None:
