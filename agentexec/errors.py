@@ -45,6 +45,13 @@ class ConflictError(ApplicationError):
     error_type = "conflict"
 
 
+class NotSupportedError(ApplicationError):
+    """A route of the case.dev API that this server does not implement: 501, naming it."""
+
+    status_code: int = status.HTTP_501_NOT_IMPLEMENTED
+    error_type = "not_supported"
+
+
 class PayloadTooLarge(ApplicationError):
     status_code: int = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     error_type = "payload_too_large"

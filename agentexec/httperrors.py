@@ -22,21 +22,26 @@ def is_html_path(path: str) -> bool:
 
 
 def _routes(path: str) -> bool:
+    """Whether a real route (not a catch-all view that only explains errors) takes `path`."""
     try:
-        resolve(path)
+        match = resolve(path)
     except Resolver404:
         return False
-    return True
+    return not getattr(getattr(match.func, "view_class", None), "catch_all", False)
+
+
+def no_route_message(request: HttpRequest) -> str:
+    message = f"No route for {request.method} {request.path}."
+    bare = request.path.rstrip("/")
+    if bare != request.path and bare and _routes(bare):
+        message += f" API paths have no trailing slash: use {bare}."
+    return message
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_html_path(request.path):
         return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
-    message = f"No route for {request.method} {request.path}."
-    bare = request.path.rstrip("/")
-    if bare != request.path and bare and _routes(bare):
-        message += f" API paths have no trailing slash: use {bare}."
-    return JsonResponse(error_body("not_found", message), status=404)
+    return JsonResponse(error_body("not_found", no_route_message(request)), status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

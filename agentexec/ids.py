@@ -49,3 +49,11 @@ def vault_id() -> str:
 
 def object_id() -> str:
     return new_id("obj")
+
+
+def vault_group_id() -> str:
+    return new_id("vgroup")
+
+
+def multipart_upload_id() -> str:
+    return new_id("upload")

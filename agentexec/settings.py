@@ -276,6 +276,13 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 MAX_JSON_BODY_BYTES = env.int("MAX_JSON_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_BYTES  # what Django itself reads into memory
 VAULT_MAX_UPLOAD_BYTES = env.int("VAULT_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
+VAULT_UPLOAD_URL_EXPIRES_S = env.int("VAULT_UPLOAD_URL_EXPIRES_S", default=3600)
+# Multipart uploads: the part size when init names none, and the smallest allowed (as S3:
+# every part but the last is at least this big).
+VAULT_MULTIPART_PART_BYTES = env.int("VAULT_MULTIPART_PART_BYTES", default=16 * 1024 * 1024)
+VAULT_MULTIPART_MIN_PART_BYTES = env.int("VAULT_MULTIPART_MIN_PART_BYTES", default=5 * 1024 * 1024)
+# An ingest `processing` for longer than this is taken to be dead and may be started again.
+VAULT_INGEST_STALE_S = env.int("VAULT_INGEST_STALE_S", default=900)
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")  # per API key; N/sec|min|hour|day
 AUTH_FAILURE_RATE_LIMIT = env.str("AUTH_FAILURE_RATE_LIMIT", default="30/min")  # per address
 

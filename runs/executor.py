@@ -71,12 +71,13 @@ def system_prompt(run: Run) -> str:
 
 def tool_context(run: Run) -> ToolContext:
     """What the run's host tools may know of it: its organization, id and scope."""
-    agent_vault_ids = run.agent.vault_ids if run.agent_id else None
+    agent = run.agent if run.agent_id else None
     return ToolContext(
         organization_id=run.organization_id,
         run_id=run.id,
         vault_ids=tuple(run.vault_ids or ()),
-        agent_vault_ids=tuple(agent_vault_ids or ()),
+        agent_vault_ids=tuple((agent.vault_ids if agent else None) or ()),
+        agent_vault_group_ids=tuple((agent.vault_groups if agent else None) or ()),
         object_ids=tuple(run.object_ids or ()),
     )
 

@@ -94,11 +94,17 @@ def check_prompt(value: str) -> str:
 
 
 def scope_errors(
-    organization_id: str, vault_ids: list[str] | None, object_ids: list[str] | None
+    organization_id: str,
+    vault_ids: list[str] | None,
+    object_ids: list[str] | None,
+    group_ids: list[str] | None = None,
 ) -> dict[str, list[str]]:
     """Unknown or foreign vault/object ids."""
     return run_scope_errors(
-        organization_id=organization_id, vault_ids=vault_ids, object_ids=object_ids
+        organization_id=organization_id,
+        vault_ids=vault_ids,
+        object_ids=object_ids,
+        group_ids=group_ids,
     )
 
 
@@ -132,7 +138,10 @@ class AgentConfigSerializer(serializers.Serializer):
                 {"enabledTools": [message], "disabledTools": [message]}
             )
         errors = scope_errors(
-            self.context["organization"].id, attrs.get("vaultIds"), attrs.get("objectIds")
+            self.context["organization"].id,
+            attrs.get("vaultIds"),
+            attrs.get("objectIds"),
+            attrs.get("vaultGroups"),
         )
         if errors:
             raise serializers.ValidationError(errors)
@@ -248,7 +257,12 @@ class RunCreateInputSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         agent = attrs["agentId"]
-        scope = scope_errors(agent.organization_id, agent.vault_ids or None, attrs.get("objectIds"))
+        scope = scope_errors(
+            agent.organization_id,
+            agent.vault_ids or None,
+            attrs.get("objectIds"),
+            agent.vault_groups or None,
+        )
         if scope:
             raise serializers.ValidationError(scope)
         return attrs

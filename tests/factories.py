@@ -56,7 +56,7 @@ def make_run(
     """A run of its own agent (the agent's model follows the run's), optionally backdated."""
     model = fields.setdefault("model", "local/echo")
     agent = AgentFactory(organization=organization, model=model, **(agent_fields or {}))
-    run: Run = RunFactory(agent=agent, organization=organization, api_key=api_key, **fields)
+    run = RunFactory.create(agent=agent, organization=organization, api_key=api_key, **fields)
     _backdate(Run, run, created_at)
     return run
 

@@ -30,6 +30,12 @@ OPERATIONS = {
     "/vault/{vault_id}/objects/{object_id}/chunks": {"get"},
     "/vault/{vault_id}/objects/{object_id}/download": {"get"},
     "/vault/{vault_id}/objects/{object_id}/presigned-url": {"post"},
+    "/vault/groups": {"get", "post"},
+    "/vault/groups/{group_id}": {"patch", "delete"},
+    "/vault/{vault_id}/multipart/init": {"post"},
+    "/vault/{vault_id}/multipart/part-urls": {"post"},
+    "/vault/{vault_id}/multipart/complete": {"post"},
+    "/vault/{vault_id}/multipart/abort": {"post"},
 }
 
 

@@ -1,7 +1,34 @@
+from dataclasses import dataclass
+
 from django.db import models
 
 from agentexec import ids
 from agentexec.tenancy.models import Organization
+
+
+class VaultGroup(models.Model):
+    """A named set of an organization's vaults; agents may be scoped to groups (vaultGroups)."""
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=ids.vault_group_id, editable=False
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="vault_groups"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # GET /vault/groups: an organization's groups, newest first.
+            models.Index(fields=["organization", "-created_at"], name="vaultgroup_org_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
 
 
 class Vault(models.Model):
@@ -12,6 +39,11 @@ class Vault(models.Model):
     enable_indexing = models.BooleanField(default=True)
     enable_graph = models.BooleanField(default=False)  # accepted for compatibility; no GraphRAG
     metadata = models.JSONField(default=dict, blank=True)
+    # A group is only deleted once empty (group_delete); SET_NULL covers a vault moved into it
+    # meanwhile.
+    group = models.ForeignKey(
+        VaultGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="vaults"
+    )
     # Totals are recomputed from the objects after every change (vault_totals_refresh), never
     # incremented, so a crashed ingest cannot leave them drifting.
     total_objects = models.PositiveIntegerField(default=0)
@@ -122,3 +154,85 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_id}#{self.index}"
+
+
+class MultipartStatus(models.TextChoices):
+    ACTIVE = "active"  # taking parts
+    COMPLETING = "completing"  # parts being assembled into the object
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+
+
+class MultipartUpload(models.Model):
+    """A large file uploaded in parts (POST /vault/:id/multipart/init). Each part is PUT to its
+    own signed URL and kept as a file under MEDIA_ROOT (vaults.multipart) until `complete`
+    assembles them into the object's bytes, or `abort` removes them."""
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=ids.multipart_upload_id, editable=False
+    )
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="multipart_uploads")
+    # SET_NULL: an aborted upload outlives the pending object it had created.
+    object = models.ForeignKey(
+        VaultObject,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="multipart_uploads",
+    )
+    status = models.CharField(
+        max_length=16, choices=MultipartStatus.choices, default=MultipartStatus.ACTIVE
+    )
+    size_bytes = models.BigIntegerField()
+    part_size_bytes = models.BigIntegerField()
+    part_count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+    def part_size(self, number: int) -> int:
+        """The exact size part `number` (1-based) must have: the last one takes the rest."""
+        if number < self.part_count:
+            return self.part_size_bytes
+        return self.size_bytes - self.part_size_bytes * (self.part_count - 1)
+
+
+class MultipartPart(models.Model):
+    """A part received for a multipart upload; its bytes are a file (vaults.multipart)."""
+
+    upload = models.ForeignKey(MultipartUpload, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    size_bytes = models.BigIntegerField()
+    etag = models.CharField(max_length=64)  # md5 hex of the part's bytes, as S3 gives it
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["upload", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "number"], name="multipartpart_number_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id} part {self.number}"
+
+
+# --- What a delete removed (plain records, not tables) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class DeletedVault:
+    id: str
+    name: str
+    objects_deleted: int
+    bytes_freed: int
+    vectors_deleted: int
+
+
+@dataclass(frozen=True)
+class DeletedObject:
+    id: str
+    filename: str
+    size_bytes: int | None
+    vectors_deleted: int

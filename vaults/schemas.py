@@ -16,12 +16,21 @@ from agentexec.openapi import (
     obj,
 )
 
+# OCR word indexes and media timings of a chunk (null: none recorded).
+WORD_SPAN: dict[str, Schema] = {
+    "word_start_index": nullable(INTEGER),
+    "word_end_index": nullable(INTEGER),
+    "start_ms": nullable(INTEGER),
+    "end_ms": nullable(INTEGER),
+}
+
 VAULT = obj(
     {
         "id": STRING,
         "name": STRING,
         "description": nullable(STRING),
         "metadata": ANY_OBJECT,
+        "groupId": nullable(STRING),
         "createdAt": DATETIME,
         "updatedAt": DATETIME,
         "enableIndexing": BOOLEAN,
@@ -33,12 +42,26 @@ VAULT = obj(
         "vectorBucket": {"type": "null"},
         "indexName": nullable(STRING),
         "region": STRING,
+        "kmsKeyId": {"type": "null"},
         "embeddingProfile": {"type": "null"},
         "chunkStrategy": obj(
             {"method": STRING, "chunkSize": INTEGER, "overlap": INTEGER, "minChunkSize": INTEGER}
         ),
     }
 )
+GROUP = obj(
+    {
+        "id": STRING,
+        "name": STRING,
+        "description": nullable(STRING),
+        "vaultCount": INTEGER,
+        "createdAt": DATETIME,
+        "updatedAt": DATETIME,
+    }
+)
+GROUP_LIST = obj({"groups": array(GROUP), "total": INTEGER})
+GROUP_DELETED = obj({"success": BOOLEAN, "deletedGroup": obj({"id": STRING, "name": STRING})})
+
 VAULT_LIST = obj({"vaults": array(VAULT), "total": INTEGER})
 VAULT_DELETED = obj({"success": BOOLEAN, "status": STRING, "deletedVault": ANY_OBJECT})
 
@@ -69,8 +92,13 @@ OBJECT = obj(
 )
 OBJECT_WITH_DOWNLOAD = {
     **OBJECT,
-    "properties": {**OBJECT["properties"], "downloadUrl": STRING, "expiresIn": INTEGER},
-    "required": [*OBJECT["required"], "downloadUrl", "expiresIn"],
+    "properties": {
+        **OBJECT["properties"],
+        "downloadUrl": STRING,
+        "expiresIn": INTEGER,
+        "transcript_object_id": {"type": "null"},
+    },
+    "required": [*OBJECT["required"], "downloadUrl", "expiresIn", "transcript_object_id"],
 }
 OBJECT_LIST = obj({"vaultId": STRING, "objects": array(OBJECT), "count": INTEGER})
 OBJECT_DELETED = obj({"success": BOOLEAN, "deletedObject": ANY_OBJECT})
@@ -128,6 +156,7 @@ SEARCH = obj(
                     "score": NUMBER,
                     "distance": {"type": "null"},
                     "source": STRING,
+                    **WORD_SPAN,
                 }
             )
         ),
@@ -190,6 +219,7 @@ CHUNKS = obj(
                     "text": STRING,
                     "page_start": nullable(INTEGER),
                     "page_end": nullable(INTEGER),
+                    **WORD_SPAN,
                 }
             )
         ),
@@ -200,11 +230,47 @@ PRESIGNED = obj(
         "objectId": STRING,
         "vaultId": STRING,
         "filename": STRING,
-        "operation": enum("GET", "PUT"),
+        "operation": enum("GET", "PUT", "DELETE", "HEAD"),
         "presignedUrl": STRING,
         "expiresIn": INTEGER,
+        "expiresAt": DATETIME,
         "s3Key": nullable(STRING),
-        "metadata": obj({"contentType": STRING, "sizeBytes": nullable(INTEGER)}),
+        "instructions": obj(
+            {
+                "method": STRING,
+                "headers": {"type": "object", "additionalProperties": STRING},
+                "note": STRING,
+                "example": STRING,
+            }
+        ),
+        "metadata": obj(
+            {
+                "bucket": STRING,
+                "region": STRING,
+                "contentType": STRING,
+                "sizeBytes": nullable(INTEGER),
+            }
+        ),
     }
 )
+MULTIPART_INIT = obj(
+    {"uploadId": STRING, "objectId": STRING, "partCount": INTEGER, "partSizeBytes": INTEGER}
+)
+MULTIPART_PART_URLS = obj(
+    {"urls": array(obj({"partNumber": INTEGER, "url": STRING})), "expiresIn": INTEGER}
+)
+MULTIPART_COMPLETE = obj(
+    {
+        "success": BOOLEAN,
+        "uploadId": STRING,
+        "objectId": STRING,
+        "vaultId": STRING,
+        "sizeBytes": INTEGER,
+        "sha256": STRING,
+        "ingestionStatus": OBJECT_STATUS,
+        "next_step": nullable(STRING),
+    }
+)
+MULTIPART_ABORTED = obj({"success": BOOLEAN, "uploadId": STRING, "status": enum("aborted")})
+
 DOWNLOAD: Schema = {"type": "string", "format": "binary"}

@@ -5,15 +5,49 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from agentexec.errors import ApplicationError, ConflictError, NotFoundError
 from agentexec.tenancy.models import Organization
 from vaults import search
 from vaults.chunking import PAGE_SEPARATOR
-from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
+from vaults.models import (
+    Chunk,
+    MultipartUpload,
+    ObjectStatus,
+    ObjectText,
+    Vault,
+    VaultGroup,
+    VaultObject,
+)
 
 MAX_CHUNK_RANGE = 10
+
+
+def group_list(*, organization: Organization) -> QuerySet[VaultGroup]:
+    """An organization's vault groups, each with `vault_count`."""
+    return VaultGroup.objects.filter(organization=organization).annotate(
+        vault_count=Count("vaults")
+    )
+
+
+def group_get(*, organization: Organization, group_id: str) -> VaultGroup:
+    group = group_list(organization=organization).filter(id=group_id).first()
+    if group is None:
+        raise NotFoundError(f"Vault group {group_id} not found.")
+    return group
+
+
+def vault_ids_in_groups(*, organization_id: str, group_ids: Iterable[str]) -> set[str]:
+    """The ids of the organization's vaults that belong to any of the groups."""
+    group_ids = list(group_ids)
+    if not group_ids:
+        return set()
+    return set(
+        Vault.objects.filter(organization_id=organization_id, group_id__in=group_ids).values_list(
+            "id", flat=True
+        )
+    )
 
 
 def vault_list(*, organization: Organization) -> QuerySet[Vault]:
@@ -25,6 +59,16 @@ def vault_get(*, organization: Organization, vault_id: str) -> Vault:
     if vault is None:
         raise NotFoundError(f"Vault {vault_id} not found.")
     return vault
+
+
+def multipart_upload_get(*, vault: Vault, upload_id: str, object_id: str) -> MultipartUpload:
+    """A multipart upload of the vault, named by its uploadId and the objectId it returned."""
+    upload = MultipartUpload.objects.filter(vault=vault, id=upload_id).first()
+    if upload is None:
+        raise NotFoundError(f"Multipart upload {upload_id} not found in vault {vault.id}.")
+    if upload.object_id != object_id:
+        raise NotFoundError(f"Multipart upload {upload_id} is not an upload of object {object_id}.")
+    return upload
 
 
 def object_list(*, vault: Vault) -> QuerySet[VaultObject]:
@@ -126,16 +170,23 @@ def run_scope(
     run_id: str,
     vault_ids: Sequence[str],
     agent_vault_ids: Sequence[str] = (),
+    agent_vault_group_ids: Sequence[str] = (),
     object_ids: Sequence[str] = (),
 ) -> RunScope:
     """A run's vaultIds (every vault of its organization when none), narrowed by its agent's
-    own vault ids when set and by the run's objectIds when given (then also to the vaults
-    holding them). Objects the run itself wrote stay in scope."""
+    own vaults when it names any (its vaultIds and the vaults of its vaultGroups) and by the
+    run's objectIds when given (then also to the vaults holding them). Objects the run itself
+    wrote stay in scope."""
     vaults = set(Vault.objects.filter(organization_id=organization_id).values_list("id", flat=True))
+    # A run of a persistent agent copies the agent's vaultIds; its groups count as listed too.
+    group_vaults = vault_ids_in_groups(
+        organization_id=organization_id, group_ids=list(agent_vault_group_ids)
+    )
     if vault_ids:
-        vaults &= set(vault_ids)
-    if agent_vault_ids:
-        vaults &= set(agent_vault_ids)
+        vaults &= set(vault_ids) | group_vaults
+    if agent_vault_ids or agent_vault_group_ids:
+        # An agent scoped to groups that hold no vault (yet) sees none, not all of them.
+        vaults &= set(agent_vault_ids) | group_vaults
     if not object_ids:
         return RunScope(organization_id, frozenset(vaults), None)
     written_by_run = Q(metadata__createdByRunId=run_id)  # vault.write during this run
@@ -150,11 +201,26 @@ def run_scope(
 
 
 def run_scope_errors(
-    *, organization_id: str, vault_ids: list[str] | None, object_ids: list[str] | None
+    *,
+    organization_id: str,
+    vault_ids: list[str] | None,
+    object_ids: list[str] | None,
+    group_ids: list[str] | None = None,
 ) -> dict[str, list[str]]:
-    """Field errors for an execute's or an agent's vaultIds/objectIds: ids that do not exist in
-    the organization, and objects outside the given vaults. Empty when all is well."""
+    """Field errors for an execute's or an agent's vaultIds/objectIds/vaultGroups: ids that do
+    not exist in the organization, and objects outside the given vaults (those listed and those
+    of the groups). Empty when all is well."""
     errors: dict[str, list[str]] = {}
+    group_ids = list(dict.fromkeys(group_ids or []))
+    if group_ids:
+        known_groups = set(
+            VaultGroup.objects.filter(
+                organization_id=organization_id, id__in=group_ids
+            ).values_list("id", flat=True)
+        )
+        unknown_groups = [g for g in group_ids if g not in known_groups]
+        if unknown_groups:
+            errors["vaultGroups"] = [f"Unknown vault group id(s): {_names(unknown_groups)}."]
     vault_ids = list(dict.fromkeys(vault_ids or []))
     object_ids = list(dict.fromkeys(object_ids or []))
     if vault_ids:
@@ -175,7 +241,11 @@ def run_scope_errors(
         unknown = [o for o in object_ids if o not in found]
         if unknown:
             errors.setdefault("objectIds", []).append(f"Unknown object id(s): {_names(unknown)}.")
-        outside = [o for o in object_ids if o in found and vault_ids and found[o] not in vault_ids]
+        listed = set(vault_ids) | vault_ids_in_groups(
+            organization_id=organization_id, group_ids=group_ids
+        )
+        restricted = bool(vault_ids or group_ids)
+        outside = [o for o in object_ids if o in found and restricted and found[o] not in listed]
         if outside:
             errors.setdefault("objectIds", []).append(
                 f"Object id(s) not in any of the given vaultIds: {_names(outside)}."

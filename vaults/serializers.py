@@ -1,5 +1,5 @@
-"""Input serializers name fields as the SDK sends them; output serializers build the SDK's
-response shapes (casedev 0.71.0 types/vault*.py)."""
+"""Input serializers name fields as the SDK sends them (casedev 0.71.0 types/vault*_params.py),
+so errors name what the client sent. Response bodies are built in vaults.outputs."""
 
 from __future__ import annotations
 
@@ -8,17 +8,27 @@ from typing import Any
 
 from rest_framework import serializers
 
-from vaults import search
-from vaults.models import Vault, VaultObject
+from vaults.models import VaultGroup
 
 SEARCH_METHODS = ("vector", "graph", "hybrid", "global", "local", "fast", "entity", "fulltext")
-PREVIEW_CHARS = 500
 
 
 # --- Inputs -----------------------------------------------------------------------------------
 
 
-class VaultCreateIn(serializers.Serializer):
+def check_group(organization: Any, value: str | None) -> VaultGroup | None:
+    """A groupId of the caller's organization, as its VaultGroup; None for no group."""
+    if not value:
+        return None
+    group = VaultGroup.objects.filter(organization=organization, id=value).first()
+    if group is None:
+        raise serializers.ValidationError(f"vault group {value} not found")
+    return group
+
+
+class VaultCreateInputSerializer(serializers.Serializer):
+    """context: organization (the caller's), for groupId."""
+
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     enableIndexing = serializers.BooleanField(required=False, default=True)
@@ -27,25 +37,43 @@ class VaultCreateIn(serializers.Serializer):
     groupId = serializers.CharField(required=False, allow_null=True)
     metadata = serializers.DictField(required=False)
 
-    def validate_groupId(self, value: str | None) -> None:
-        if value:
-            raise serializers.ValidationError("vault groups are not supported by this server")
-        return None
+    def validate_groupId(self, value: str | None) -> VaultGroup | None:
+        return check_group(self.context["organization"], value)
 
 
-class VaultUpdateIn(serializers.Serializer):
+class VaultUpdateInputSerializer(serializers.Serializer):
+    """context: organization (the caller's), for groupId."""
+
     name = serializers.CharField(required=False, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     enableGraph = serializers.BooleanField(required=False)
     groupId = serializers.CharField(required=False, allow_null=True)
 
-    def validate_groupId(self, value: str | None) -> None:
-        if value:
-            raise serializers.ValidationError("vault groups are not supported by this server")
-        return None
+    def validate_groupId(self, value: str | None) -> VaultGroup | None:
+        return check_group(self.context["organization"], value)
+
+    def to_changes(self) -> dict[str, Any]:
+        """The fields given, by their model names (PATCH: the others stay as they are)."""
+        names = {
+            "name": "name",
+            "description": "description",
+            "enableGraph": "enable_graph",
+            "groupId": "group",
+        }
+        return {names[k]: v for k, v in self.validated_data.items() if k in names}
 
 
-class UploadIn(serializers.Serializer):
+class GroupCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class GroupUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+
+
+class UploadInputSerializer(serializers.Serializer):
     filename = serializers.CharField(max_length=255)
     contentType = serializers.CharField(max_length=200)
     sizeBytes = serializers.IntegerField(required=False, min_value=0)
@@ -54,7 +82,7 @@ class UploadIn(serializers.Serializer):
     auto_index = serializers.BooleanField(required=False, default=False)
 
 
-class MultipartUploadIn(serializers.Serializer):
+class FileUploadInputSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=True)
     filename = serializers.CharField(required=False, max_length=255)
     contentType = serializers.CharField(required=False, max_length=200)
@@ -72,7 +100,7 @@ class MultipartUploadIn(serializers.Serializer):
         return parsed
 
 
-class ConfirmUploadIn(serializers.Serializer):
+class ConfirmUploadInputSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     sizeBytes = serializers.IntegerField(required=False, min_value=0)
     etag = serializers.CharField(required=False, allow_blank=True)
@@ -96,39 +124,41 @@ class ObjectIdsField(serializers.Field):
         return value
 
 
-class SearchFiltersIn(serializers.Serializer):
+class SearchFiltersInputSerializer(serializers.Serializer):
     object_id = ObjectIdsField(required=False)
 
 
-class SearchIn(serializers.Serializer):
+class SearchInputSerializer(serializers.Serializer):
     query = serializers.CharField(max_length=10_000)
     method = serializers.ChoiceField(choices=SEARCH_METHODS, required=False, default="hybrid")
     topK = serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
-    filters = SearchFiltersIn(required=False)
+    filters = SearchFiltersInputSerializer(required=False)
 
 
-class ObjectUpdateIn(serializers.Serializer):
+class ObjectUpdateInputSerializer(serializers.Serializer):
     filename = serializers.CharField(required=False, max_length=255)
     metadata = serializers.DictField(required=False)
     path = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=1000)
 
 
-class ObjectDeleteQueryIn(serializers.Serializer):
+class ObjectDeleteParamsSerializer(serializers.Serializer):
     force = serializers.BooleanField(required=False, default=False)
 
 
-class ChunkRangeIn(serializers.Serializer):
+class ChunkRangeParamsSerializer(serializers.Serializer):
     start = serializers.IntegerField(required=False, min_value=0, default=0)
     end = serializers.IntegerField(required=False, min_value=0)
 
 
-class PageRangeIn(serializers.Serializer):
+class PageRangeParamsSerializer(serializers.Serializer):
     start = serializers.IntegerField(required=False, min_value=1)
     end = serializers.IntegerField(required=False, min_value=1)
 
 
-class PresignedUrlIn(serializers.Serializer):
-    operation = serializers.ChoiceField(choices=("GET", "PUT"), required=False, default="GET")
+class PresignedUrlInputSerializer(serializers.Serializer):
+    operation = serializers.ChoiceField(
+        choices=("GET", "PUT", "DELETE", "HEAD"), required=False, default="GET"
+    )
     expiresIn = serializers.IntegerField(
         required=False, min_value=60, max_value=7 * 24 * 3600, default=3600
     )
@@ -136,119 +166,44 @@ class PresignedUrlIn(serializers.Serializer):
     sizeBytes = serializers.IntegerField(required=False, min_value=0)
 
 
-# --- Outputs ----------------------------------------------------------------------------------
+# --- Multipart uploads ------------------------------------------------------------------------
 
 
-class VaultOut(serializers.ModelSerializer):
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
-    enableIndexing = serializers.BooleanField(source="enable_indexing")
-    enableGraph = serializers.BooleanField(source="enable_graph")
-    totalObjects = serializers.IntegerField(source="total_objects")
-    totalBytes = serializers.IntegerField(source="total_bytes")
-    totalVectors = serializers.IntegerField(source="total_chunks")
-    filesBucket = serializers.SerializerMethodField()
-    vectorBucket = serializers.SerializerMethodField()
-    indexName = serializers.SerializerMethodField()
-    region = serializers.SerializerMethodField()
-    embeddingProfile = serializers.SerializerMethodField()
-    chunkStrategy = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Vault
-        fields = [
-            "id", "name", "description", "metadata", "createdAt", "updatedAt", "enableIndexing",
-            "enableGraph", "totalObjects", "totalBytes", "totalVectors", "filesBucket",
-            "vectorBucket", "indexName", "region", "embeddingProfile", "chunkStrategy",
-        ]  # fmt: skip
-
-    def get_filesBucket(self, vault: Vault) -> str:
-        return f"local:vaults/{vault.id}"
-
-    def get_vectorBucket(self, vault: Vault) -> None:
-        return None  # lexical search only: no vectors
-
-    def get_indexName(self, vault: Vault) -> str | None:
-        return search.backend_name() if vault.enable_indexing else None
-
-    def get_region(self, vault: Vault) -> str:
-        return "local"
-
-    def get_embeddingProfile(self, vault: Vault) -> None:
-        return None
-
-    def get_chunkStrategy(self, vault: Vault) -> dict[str, Any]:
-        from vaults.chunking import CHUNK_SIZE, OVERLAP
-
-        # Sizes are in characters here, not tokens.
-        return {"method": "paragraph", "chunkSize": CHUNK_SIZE, "overlap": OVERLAP,
-                "minChunkSize": 1}  # fmt: skip
+class MultipartInitInputSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=255)
+    contentType = serializers.CharField(max_length=200)
+    sizeBytes = serializers.IntegerField(min_value=1)
+    partSizeBytes = serializers.IntegerField(required=False, min_value=1)
+    path = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    metadata = serializers.DictField(required=False)
+    autoIndex = serializers.BooleanField(required=False, default=True)
 
 
-class ObjectOut(serializers.ModelSerializer):
-    contentType = serializers.CharField(source="content_type")
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
-    vaultId = serializers.CharField(source="vault_id")
-    ingestionStatus = serializers.CharField(source="status")
-    ingestionError = serializers.CharField(source="error")
-    ingestionStartedAt = serializers.DateTimeField(source="ingestion_started_at")
-    ingestionCompletedAt = serializers.DateTimeField(source="ingestion_completed_at")
-    ingestionWorkflowId = serializers.CharField(source="workflow_id")
-    sizeBytes = serializers.IntegerField(source="size_bytes")
-    pageCount = serializers.IntegerField(source="page_count")
-    textLength = serializers.IntegerField(source="text_length")
-    chunkCount = serializers.IntegerField(source="chunk_count")
-    vectorCount = serializers.IntegerField(source="chunk_count")
-    sha256 = serializers.CharField()
-    tags = serializers.SerializerMethodField()
+class MultipartRefInputSerializer(serializers.Serializer):
+    """Names an upload: the objectId and uploadId that init returned (also the abort body)."""
 
-    class Meta:
-        model = VaultObject
-        fields = [
-            "id", "vaultId", "filename", "contentType", "path", "metadata", "tags", "createdAt",
-            "updatedAt", "ingestionStatus", "ingestionError", "ingestionStartedAt",
-            "ingestionCompletedAt", "ingestionWorkflowId", "sizeBytes", "sha256", "pageCount",
-            "textLength", "chunkCount", "vectorCount",
-        ]  # fmt: skip
-
-    def get_tags(self, obj: VaultObject) -> list[str]:
-        tags = obj.metadata.get("tags") if isinstance(obj.metadata, dict) else None
-        return [str(t) for t in tags] if isinstance(tags, list) else []
+    objectId = serializers.CharField(max_length=64)
+    uploadId = serializers.CharField(max_length=64)
 
 
-class ChunkOut(serializers.Serializer):
-    index = serializers.IntegerField()
-    text = serializers.CharField()
-    page_start = serializers.IntegerField()
-    page_end = serializers.IntegerField()
+class PartRequestInputSerializer(serializers.Serializer):
+    partNumber = serializers.IntegerField(min_value=1)
+    sizeBytes = serializers.IntegerField(min_value=0)
 
 
-def search_chunk_out(result: Any) -> dict[str, Any]:
-    chunk = result.chunk
-    return {
-        "object_id": chunk.object_id,
-        "chunk_index": chunk.index,
-        "page_start": chunk.page_start,
-        "page_end": chunk.page_end,
-        "text": chunk.text[:PREVIEW_CHARS],
-        "score": result.score,
-        "distance": None,
-        "source": chunk.object.filename,
-    }
+class MultipartPartUrlsInputSerializer(MultipartRefInputSerializer):
+    parts = PartRequestInputSerializer(  # type: ignore[call-arg]  # the stubs lack max_length
+        many=True, allow_empty=False, max_length=10_000
+    )
 
 
-def search_source_out(obj: VaultObject) -> dict[str, Any]:
-    return {
-        "id": obj.id,
-        "filename": obj.filename,
-        "chunkCount": obj.chunk_count,
-        "pageCount": obj.page_count,
-        "textLength": obj.text_length,
-        "createdAt": serializers.DateTimeField().to_representation(obj.created_at),
-        "ingestionCompletedAt": serializers.DateTimeField().to_representation(
-            obj.ingestion_completed_at
-        )
-        if obj.ingestion_completed_at
-        else None,
-    }
+class CompletedPartInputSerializer(serializers.Serializer):
+    partNumber = serializers.IntegerField(min_value=1)
+    etag = serializers.CharField(max_length=200)
+
+
+class MultipartCompleteInputSerializer(MultipartRefInputSerializer):
+    sizeBytes = serializers.IntegerField(min_value=1)
+    parts = CompletedPartInputSerializer(  # type: ignore[call-arg]  # the stubs lack max_length
+        many=True, allow_empty=False, max_length=10_000
+    )

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import posixpath
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -22,11 +23,21 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from agentexec.errors import ApplicationError, ConflictError
+from agentexec.errors import ApplicationError, ConflictError, PayloadTooLarge
 from agentexec.tenancy.models import Organization
 from vaults import extraction
 from vaults.chunking import Span, chunk_document
-from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
+from vaults.models import (
+    Chunk,
+    DeletedObject,
+    DeletedVault,
+    MultipartUpload,
+    ObjectStatus,
+    ObjectText,
+    Vault,
+    VaultGroup,
+    VaultObject,
+)
 from vaults.parsing import bounded
 
 log = logging.getLogger(__name__)
@@ -36,21 +47,41 @@ DEMO_DIR = Path(__file__).resolve().parent / "demo" / "files"
 DEMO_FILES = ("NDA.pdf", "Master-Services-Agreement.docx", "Office-Lease.md")
 
 
-def max_upload_bytes() -> int:
-    return int(getattr(settings, "VAULT_MAX_UPLOAD_BYTES", 100 * 1024 * 1024))
+# --- Vault groups -----------------------------------------------------------------------------
 
 
-def upload_url_expires_s() -> int:
-    return int(getattr(settings, "VAULT_UPLOAD_URL_EXPIRES_S", 3600))
+def group_create(
+    *, organization: Organization, name: str, description: str | None = None
+) -> VaultGroup:
+    return VaultGroup.objects.create(
+        organization=organization, name=name, description=description or None
+    )
 
 
-def ingest_stale_s() -> int:
-    return int(getattr(settings, "VAULT_INGEST_STALE_S", 900))
+@transaction.atomic
+def group_update(*, group: VaultGroup, changes: dict[str, Any]) -> VaultGroup:
+    """changes: any of name, description (None removes it)."""
+    fields = [f for f in ("name", "description") if f in changes]
+    for field in fields:
+        setattr(group, field, changes[field])
+    if fields:
+        group.save(update_fields=[*fields, "updated_at"])
+    return group
 
 
-class UploadTooLarge(ApplicationError):
-    status_code = 413
-    error_type = "payload_too_large"
+@transaction.atomic
+def group_delete(*, group: VaultGroup) -> VaultGroup:
+    """As case.dev does: only an empty group is deleted; its vaults must be moved out first."""
+    held = Vault.objects.filter(group=group).count()
+    if held:
+        raise ConflictError(
+            f"Vault group {group.id} still holds {held} vault(s): move them out (PATCH "
+            "/vault/:id with groupId null) or delete them first."
+        )
+    group_id = group.id
+    group.delete()
+    group.id = group_id  # Django clears the pk of a deleted instance; the answer names it
+    return group
 
 
 # --- Vaults -----------------------------------------------------------------------------------
@@ -65,6 +96,7 @@ def vault_create(
     enable_indexing: bool = True,
     enable_graph: bool = False,
     metadata: dict[str, Any] | None = None,
+    group: VaultGroup | None = None,
 ) -> Vault:
     return Vault.objects.create(
         organization=organization,
@@ -73,13 +105,14 @@ def vault_create(
         enable_indexing=enable_indexing,
         enable_graph=enable_graph,
         metadata=metadata or {},
+        group=group,
     )
 
 
 @transaction.atomic
 def vault_update(*, vault: Vault, changes: dict[str, Any]) -> Vault:
-    """changes: any of name, description, enable_graph."""
-    fields = [f for f in ("name", "description", "enable_graph") if f in changes]
+    """changes: any of name, description, enable_graph, group (a VaultGroup, or None)."""
+    fields = [f for f in ("name", "description", "enable_graph", "group") if f in changes]
     for field in fields:
         setattr(vault, field, changes[field])
     if fields:
@@ -88,22 +121,25 @@ def vault_update(*, vault: Vault, changes: dict[str, Any]) -> Vault:
 
 
 @transaction.atomic
-def vault_delete(*, vault: Vault) -> dict[str, Any]:
+def vault_delete(*, vault: Vault) -> DeletedVault:
     objects = VaultObject.objects.filter(vault=vault)
     totals = objects.aggregate(
         n=Count("id"), size=Coalesce(Sum("size_bytes"), 0), chunks=Coalesce(Sum("chunk_count"), 0)
     )
     names = [n for n in objects.values_list("file", flat=True) if n]
-    summary = {
-        "id": vault.id,
-        "name": vault.name,
-        "objectsDeleted": totals["n"],
-        "bytesFreed": totals["size"],
-        "vectorsDeleted": totals["chunks"],
-    }
+    uploads = list(MultipartUpload.objects.filter(vault=vault).values_list("id", flat=True))
+    deleted = DeletedVault(
+        id=vault.id,
+        name=vault.name,
+        objects_deleted=totals["n"],
+        bytes_freed=totals["size"],
+        vectors_deleted=totals["chunks"],
+    )
     vault.delete()
     transaction.on_commit(partial(_delete_files, names))
-    return summary
+    for upload_id in uploads:
+        transaction.on_commit(partial(multipart_part_files_delete, upload_id))
+    return deleted
 
 
 def vault_totals_refresh(*, vault_id: str) -> None:
@@ -140,10 +176,10 @@ def object_create(
     auto_index: bool = False,
 ) -> VaultObject:
     """A new object waiting for its bytes (the first step of an upload)."""
-    if size_bytes is not None and size_bytes > max_upload_bytes():
+    if size_bytes is not None and size_bytes > settings.VAULT_MAX_UPLOAD_BYTES:
         raise ApplicationError(
-            f"sizeBytes exceeds the upload limit of {max_upload_bytes()} bytes.",
-            fields={"sizeBytes": [f"at most {max_upload_bytes()}"]},
+            f"sizeBytes exceeds the upload limit of {settings.VAULT_MAX_UPLOAD_BYTES} bytes.",
+            fields={"sizeBytes": [f"at most {settings.VAULT_MAX_UPLOAD_BYTES}"]},
         )
     obj = VaultObject.objects.create(
         vault=vault,
@@ -178,7 +214,7 @@ def _spool(chunks: Iterable[bytes], limit: int) -> tuple[IO[bytes], int, str]:
         size += len(piece)
         if size > limit:
             spool.close()
-            raise UploadTooLarge(f"The upload exceeds the limit of {limit} bytes.")
+            raise PayloadTooLarge(f"The upload exceeds the limit of {limit} bytes.")
         digest.update(piece)
         spool.write(piece)
     spool.seek(0)
@@ -194,7 +230,7 @@ def object_content_store(*, obj: VaultObject, chunks: Iterable[bytes]) -> VaultO
             f"Object {obj.id} already has content (ingestionStatus {obj.status!r}): an upload "
             "URL takes one upload; upload a new object instead."
         )
-    spool, size, sha256 = _spool(chunks, max_upload_bytes())
+    spool, size, sha256 = _spool(chunks, settings.VAULT_MAX_UPLOAD_BYTES)
     try:
         if obj.declared_size_bytes is not None and size != obj.declared_size_bytes:
             raise ApplicationError(
@@ -296,23 +332,23 @@ def object_update(*, obj: VaultObject, changes: dict[str, Any]) -> VaultObject:
 
 
 @transaction.atomic
-def object_delete(*, obj: VaultObject, force: bool = False) -> dict[str, Any]:
+def object_delete(*, obj: VaultObject, force: bool = False) -> DeletedObject:
     if obj.status == ObjectStatus.PROCESSING and not force:
         raise ConflictError(
             f"Object {obj.id} is being ingested; wait for it, or delete with force=true."
         )
-    summary = {
-        "id": obj.id,
-        "filename": obj.filename,
-        "sizeBytes": obj.size_bytes,
-        "vectorsDeleted": obj.chunk_count or 0,
-    }
+    deleted = DeletedObject(
+        id=obj.id,
+        filename=obj.filename,
+        size_bytes=obj.size_bytes,
+        vectors_deleted=obj.chunk_count or 0,
+    )
     names = [obj.file.name] if obj.file and obj.file.name else []
     vault_id = obj.vault_id
     obj.delete()
     vault_totals_refresh(vault_id=vault_id)
     transaction.on_commit(partial(_delete_files, names))
-    return summary
+    return deleted
 
 
 def _delete_files(names: list[str]) -> None:
@@ -321,6 +357,20 @@ def _delete_files(names: list[str]) -> None:
             default_storage.delete(name)
         except OSError:  # the row is gone either way; a leftover file is only disk space
             log.warning("could not delete stored file %s", name, exc_info=True)
+
+
+def multipart_part_dir(upload_id: str) -> Path:
+    """Where the parts of a multipart upload wait for `complete` (vaults.multipart)."""
+    return Path(settings.MEDIA_ROOT) / "multipart" / upload_id
+
+
+def multipart_part_files_delete(upload_id: str) -> None:
+    try:
+        shutil.rmtree(multipart_part_dir(upload_id))
+    except FileNotFoundError:
+        pass
+    except OSError:  # the upload is over either way; a leftover part is only disk space
+        log.warning("could not delete the parts of multipart upload %s", upload_id, exc_info=True)
 
 
 # --- Ingest -----------------------------------------------------------------------------------
@@ -342,7 +392,7 @@ def object_ingest_start(*, obj: VaultObject) -> VaultObject:
         )
     now = timezone.now()
     not_running = ~Q(status=ObjectStatus.PROCESSING) | Q(
-        ingestion_started_at__lt=now - timedelta(seconds=ingest_stale_s())
+        ingestion_started_at__lt=now - timedelta(seconds=settings.VAULT_INGEST_STALE_S)
     )
     if not is_extractable(obj):
         changes: dict[str, Any] = {"status": ObjectStatus.STORED, "workflow_id": None}

@@ -74,6 +74,7 @@ def _scope(ctx: ToolContext) -> selectors.RunScope:
         run_id=ctx.run_id,
         vault_ids=ctx.vault_ids,
         agent_vault_ids=ctx.agent_vault_ids,
+        agent_vault_group_ids=ctx.agent_vault_group_ids,
         object_ids=ctx.object_ids,
     )
 

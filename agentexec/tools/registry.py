@@ -32,6 +32,8 @@ class ToolContext:
     vault_ids: tuple[str, ...] = ()
     # The agent's own vault ids; when set, they narrow vault_ids further.
     agent_vault_ids: tuple[str, ...] = ()
+    # The agent's vault groups; their vaults count as the agent's own.
+    agent_vault_group_ids: tuple[str, ...] = ()
     # The run's objectIds; empty: every object in the vaults in scope.
     object_ids: tuple[str, ...] = ()
 
