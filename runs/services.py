@@ -21,7 +21,7 @@ from agentexec.llm.base import ModelReply
 from agentexec.tenancy.models import ApiKey
 from runs import callbacks, quotas
 from runs.events import event_append, status_event
-from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry, UsageKind
+from runs.models import Agent, Run, RunStatus, RunStep, StepSource, UsageEntry, UsageKind
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ def step_record(
     tool_output: Any = None,
     is_error: bool = False,
     duration_ms: int | None = None,
+    source: str = StepSource.AGENT,
 ) -> RunStep:
     from runs.serializers import step_output
 
@@ -152,6 +153,7 @@ def step_record(
             tool_output=db_safe(tool_output),
             is_error=is_error,
             duration_ms=duration_ms,
+            source=source,
         )
         event_append(run_id=run.id, type="run.step", data={"runId": run.id, **step_output(step)})
     return step
