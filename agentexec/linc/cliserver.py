@@ -15,6 +15,7 @@ import json
 import os
 import sys
 
+import agentexec.linc
 from agentexec.linc.channel import log
 
 TYPE_CHECKING = False
@@ -35,8 +36,6 @@ def _quote(text: str) -> str:
 
 def launcher_script() -> str:
     """A shell launcher for the CLI with the interpreter and code this runtime runs on."""
-    import agentexec.linc
-
     root = os.path.dirname(os.path.dirname(os.path.dirname(agentexec.linc.__file__)))
     python = _quote(sys.executable)
     if os.path.isfile(root):  # a zipapp: runtime.pyz/agentexec/linc/__init__.py
@@ -49,7 +48,8 @@ def launcher_script() -> str:
 
 class CliServer:
     def __init__(self, chan: Channel) -> None:
-        import socket  # on first use only
+        # On the first shell.exec only: both cost milliseconds of every boot otherwise.
+        import socket
 
         from agentexec.linc.cli import HOST_TOOLS
 
@@ -132,7 +132,7 @@ class CliServer:
         return {"content": str(content), "isError": bool(is_error)}
 
     def close(self) -> None:
-        import shutil
+        import shutil  # only at the end of a run that used the CLI
 
         self.sock.close()
         shutil.rmtree(self.dir, ignore_errors=True)

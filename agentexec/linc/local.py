@@ -12,6 +12,7 @@ import os
 import signal
 import time
 
+from agentexec.linc.channel import log
 from agentexec.linc.tools import FILES_LIST, FILES_READ, FILES_WRITE, SHELL_EXEC
 
 TYPE_CHECKING = False
@@ -68,8 +69,6 @@ class Workspace:
             try:
                 self._cli = make()
             except OSError as exc:  # shell commands still run, without the CLI
-                from agentexec.linc.channel import log
-
                 log(f"casedev CLI unavailable: {exc}")
         return self._cli
 

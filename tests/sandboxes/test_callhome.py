@@ -27,7 +27,7 @@ def db_transport(settings):
     settings.RELAY_LONG_POLL_S = 0.05
 
 
-def make_sandbox() -> Sandbox:
+def make_sandbox():
     run = RunFactory()
     return Sandbox.objects.create(
         run=run, organization=run.organization, provider="test", cpu=1, memory_mib=256

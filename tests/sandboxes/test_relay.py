@@ -45,7 +45,7 @@ def transport(request, transactional_db):
 
 
 @pytest.fixture
-def sandbox(transactional_db) -> Sandbox:
+def sandbox(transactional_db):
     run = RunFactory()
     return Sandbox.objects.create(
         run=run, organization=run.organization, provider="test", cpu=1, memory_mib=256
