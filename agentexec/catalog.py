@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agentexec.linc.cli import COMMANDS as CLI_COMMANDS
 from agentexec.llm import catalog, router
 from agentexec.openapi import MODELS, TOOLS
 from agentexec.tools import registry
@@ -21,7 +22,8 @@ class ModelsView(APIView):
 
 
 class ToolsView(APIView):
-    """Every tool with its JSON schema, where it runs and whether this deployment can run it."""
+    """Every tool with its JSON schema, where it runs, whether this deployment can run it, and
+    the `casedev` command that calls it from a sandbox's shell (host tools)."""
 
     @extend_schema(tags=["agent"], summary="Tools", responses={200: TOOLS})
     def get(self, request: Request) -> Response:
@@ -36,6 +38,7 @@ class ToolsView(APIView):
                     "location": tool.location,
                     "available": reason is None,
                     "unavailableReason": reason,
+                    "cli": CLI_COMMANDS.get(tool.name),
                 }
             )
         return Response({"tools": tools})

@@ -124,6 +124,7 @@ TOOLS = obj(
                     "location": STRING,
                     "available": BOOLEAN,
                     "unavailableReason": nullable(STRING),
+                    "cli": nullable(STRING),
                 }
             )
         )

@@ -205,6 +205,20 @@ SANDBOX_WORKSPACE_MIB = env.int("SANDBOX_WORKSPACE_MIB", default=256)
 SANDBOX_UID = env.int("SANDBOX_UID", default=65534)
 SANDBOX_GID = env.int("SANDBOX_GID", default=65534)
 
+# --- Remote runtimes call home ------------------------------------------------------------------
+# The URL a runtime outside this host (a remote sandbox) reaches this server at; https, or http
+# for a loopback host only (development and tests). With a per-run token it is all the runtime
+# gets from us.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# How a broker request reaches the run's executor in another process: Redis lists with
+# REDIS_URL, else a table polled every RELAY_POLL_S.
+RELAY_POLL_S = env.float("RELAY_POLL_S", default=0.015)
+# How long one broker request waits for the host's reply before answering 202 (ask again);
+# stays under common proxy timeouts.
+RELAY_LONG_POLL_S = env.float("RELAY_LONG_POLL_S", default=25.0)
+# The largest message a remote runtime may post (a model request carries the conversation).
+RELAY_MAX_MESSAGE_BYTES = env.int("RELAY_MAX_MESSAGE_BYTES", default=64 * 1024 * 1024)
+
 # --- Organization quotas ---------------------------------------------------------------------
 # Runs of one organization running at once (0: no limit). A synchronous execute over it is a
 # 429; a queued run over it waits in the queue for a slot. Monthly token and cost budgets are

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("agent/v1/", include("runs.urls")),
     path("ui/", include((STAFF_UI, "ui"))),
+    path("internal/runtime/v1/", include("sandboxes.urls")),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     path("docs/redoc", SpectacularRedocView.as_view(url_name="openapi"), name="docs-redoc"),

@@ -22,7 +22,7 @@ from agentexec.tenancy.models import ApiKey
 from agentexec.tools import registry
 from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult
 from runs import services
-from runs.models import Run, RunStatus, StepType
+from runs.models import Run, RunStatus, StepSource, StepType
 from sandboxes import services as sandbox_services
 from sandboxes.base import ProtocolError
 from sandboxes.limits import SandboxStats
@@ -168,8 +168,10 @@ class RunSession:
 
     def on_tool(self, proc: SandboxProcess, msg: dict[str, Any]) -> None:
         name, tool_input = str(msg.get("name")), msg.get("input")
+        # A `casedev` command in the sandbox: same checks, its steps marked as the CLI's.
+        source = StepSource.CLI if msg.get("source") == "cli" else StepSource.AGENT
         self.tool_calls += 1
-        self.step(StepType.TOOL_CALL, tool_name=name, tool_input=tool_input)
+        self.step(StepType.TOOL_CALL, tool_name=name, tool_input=tool_input, source=source)
         tool = self.tools.get(name)
         if tool is None:
             allowed = ", ".join(sorted(self.tools)) or "none"
@@ -178,18 +180,21 @@ class RunSession:
             )
         elif not isinstance(tool_input, dict):
             result = ToolResult(f"tool {name!r}: input must be a JSON object", True)
+        elif tool.location == "sandbox" and source == StepSource.CLI:
+            result = ToolResult(f"tool {name!r} runs in the sandbox, not through the CLI", True)
         elif tool.location == "sandbox":
             self.pending_local[msg["id"]] = (name, time.monotonic())
             proc.send({"type": "tool_approved", "id": msg["id"]})
             return
         else:
-            result = self.call_host_tool(tool, tool_input)
+            result = self.call_host_tool(tool, tool_input, source)
         self.step(
             StepType.TOOL_RESULT,
             tool_name=name,
             tool_output=_jsonable(result.content),
             is_error=result.is_error,
             duration_ms=result.metadata.pop("_durationMs", None),
+            source=source,
         )
         proc.send(
             {
@@ -200,7 +205,9 @@ class RunSession:
             }
         )
 
-    def call_host_tool(self, tool: Tool, tool_input: dict[str, Any]) -> ToolResult:
+    def call_host_tool(
+        self, tool: Tool, tool_input: dict[str, Any], source: str = StepSource.AGENT
+    ) -> ToolResult:
         assert tool.handler is not None
         t0 = time.monotonic()
         try:
@@ -222,7 +229,7 @@ class RunSession:
             endpoint=result.endpoint,
             method=result.method,
             status_code=result.status_code,
-            metadata={"durationMs": duration_ms, "isError": result.is_error},
+            metadata={"durationMs": duration_ms, "isError": result.is_error, "source": source},
         )
         result.metadata["_durationMs"] = duration_ms
         return result

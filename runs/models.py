@@ -125,6 +125,11 @@ class StepType(models.TextChoices):
     TOOL_RESULT = "tool_result"
 
 
+class StepSource(models.TextChoices):
+    AGENT = "agent"
+    CLI = "cli"
+
+
 class RunStep(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=ids.step_id, editable=False)
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
@@ -136,6 +141,8 @@ class RunStep(models.Model):
     tool_output = models.JSONField(null=True, blank=True)
     is_error = models.BooleanField(default=False)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Who made the call: the agent's model, or a `casedev` CLI command run in the sandbox.
+    source = models.CharField(max_length=8, choices=StepSource.choices, default=StepSource.AGENT)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

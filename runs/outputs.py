@@ -123,6 +123,7 @@ def step_output(step: RunStep) -> dict[str, Any]:
         "toolOutput": step.tool_output,
         "isError": step.is_error,
         "durationMs": step.duration_ms,
+        "source": step.source,
         "timestamp": step.created_at,
     }
 

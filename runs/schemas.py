@@ -124,6 +124,7 @@ STEP = obj(
         "toolOutput": {},
         "isError": BOOLEAN,
         "durationMs": nullable(INTEGER),
+        "source": enum("agent", "cli"),
         "timestamp": DATETIME,
     }
 )

@@ -21,7 +21,7 @@ from agentexec.llm.pricing import cost_micros
 from agentexec.tenancy.models import ApiKey
 from runs import callbacks, quotas, selectors
 from runs.events import status_event, step_event
-from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry, UsageKind, Watcher
+from runs.models import Agent, Run, RunStatus, RunStep, StepSource, UsageEntry, UsageKind, Watcher
 from sandboxes import services as sandbox_services
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,7 @@ def step_record(
     tool_output: Any = None,
     is_error: bool = False,
     duration_ms: int | None = None,
+    source: str = StepSource.AGENT,
 ) -> RunStep:
     with transaction.atomic():
         step = RunStep.objects.create(
@@ -139,6 +140,7 @@ def step_record(
             tool_output=db_safe(tool_output),
             is_error=is_error,
             duration_ms=duration_ms,
+            source=source,
         )
         step_event(step)
     return step

@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from agentexec.admin import ReadOnlyAdminMixin, run_ref
 from agentexec.formatting import size
-from sandboxes.models import Sandbox
+from sandboxes.models import RelayMessage, Sandbox
 
 
 @admin.register(Sandbox)
@@ -27,3 +27,12 @@ class SandboxAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="peak memory", ordering="peak_memory_bytes")
     def peak_memory(self, sandbox: Sandbox) -> str:
         return size(sandbox.peak_memory_bytes)
+
+
+@admin.register(RelayMessage)
+class RelayMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Messages in flight between a remote runtime and its run (gone when the run ends)."""
+
+    list_display = ["sandbox_id", "direction", "seq", "created_at"]
+    list_filter = ["direction"]
+    search_fields = ["=sandbox__id", "=sandbox__run__id"]

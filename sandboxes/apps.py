@@ -6,8 +6,10 @@ class SandboxesConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.core import checks
 
-        from sandboxes import isolation
+        from sandboxes import callhome, isolation
 
         # Plain-Python callers (sandboxes.oneshot) run as the configured user too.
         isolation.configure(uid=settings.SANDBOX_UID, gid=settings.SANDBOX_GID)
+        checks.register(callhome.check_public_base_url)

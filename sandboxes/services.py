@@ -74,6 +74,7 @@ def sandbox_end(*, sandbox: Sandbox, stats: SandboxStats, notes: list[str], erro
     sandbox.timed_out = stats.timed_out
     sandbox.notes = "\n".join(notes)
     sandbox.ended_at = timezone.now()
+    sandbox.callhome_token_hash = ""  # revokes a call-home token with the run's end
     sandbox.save(
         update_fields=[
             "state",
@@ -85,6 +86,7 @@ def sandbox_end(*, sandbox: Sandbox, stats: SandboxStats, notes: list[str], erro
             "timed_out",
             "notes",
             "ended_at",
+            "callhome_token_hash",
         ]
     )
 

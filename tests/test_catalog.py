@@ -92,3 +92,14 @@ def test_it_lists_legal_research_as_available_with_a_token(
 
     assert tools["legal-research.search"]["available"] is True
     assert tools["legal-research.search"]["unavailableReason"] is None
+
+
+def test_it_gives_the_casedev_command_of_each_host_tool(alice: Member) -> None:
+    tools = {t["name"]: t for t in alice.client.get("/agent/v1/tools").json()["tools"]}
+
+    assert tools["vault.search"]["cli"].startswith("casedev vault search QUERY")
+    assert tools["legal-research.citations"]["cli"].startswith("casedev legal citations")
+    hosted = [t for t in tools.values() if t["location"] == "host"]
+    assert all(t["cli"] for t in hosted)
+    assert all(t["cli"] is None for t in tools.values() if t["location"] == "sandbox")
+    assert "casedev" in tools["shell.exec"]["description"]

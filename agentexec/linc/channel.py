@@ -13,17 +13,25 @@ if TYPE_CHECKING:  # typing costs ~3 ms to import; only checkers need it
 
 
 class HostEOF(Exception):
-    """The host closed stdin."""
+    """The host closed stdin (or, over HTTP, refused us or could not be reached)."""
 
 
 class Fatal(Exception):
     """Stop the run: reported to the host as {"type":"fatal","error":str(exc)}."""
 
 
+# Log lines not yet sent home: a runtime that calls home has no stderr pipe to the host, so its
+# channel sends them along with its next message. None: stderr is the host's log (stdio).
+LOG_OUTBOX: list[str] | None = None
+
+
 def log(message: str) -> None:
     """One short line on stderr (the sandbox's free-form log)."""
+    line = f"linc: {message}\n"
+    if LOG_OUTBOX is not None:
+        LOG_OUTBOX.append(line)
     with contextlib.suppress(OSError):
-        os.write(2, f"linc: {message}\n".encode("utf-8", "replace"))
+        os.write(2, line.encode("utf-8", "replace"))
 
 
 def _describe(obj: Any, limit: int = 200) -> str:
@@ -32,6 +40,8 @@ def _describe(obj: Any, limit: int = 200) -> str:
 
 
 class Channel:
+    calls_home = False  # True: messages go over HTTP(S) to the host's broker
+
     def __init__(self, rfile: BinaryIO | None = None, wfd: int = 1) -> None:
         self._rfile = rfile if rfile is not None else sys.stdin.buffer
         self._wfd = wfd

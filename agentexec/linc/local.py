@@ -12,12 +12,16 @@ import os
 import signal
 import time
 
+from agentexec.linc.channel import log
 from agentexec.linc.tools import FILES_LIST, FILES_READ, FILES_WRITE, SHELL_EXEC
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs ~3 ms to import; only checkers need it
     import subprocess
+    from collections.abc import Callable
     from typing import Any
+
+    from agentexec.linc.cliserver import CliServer
 
 MAX_LIST_ENTRIES = 1000
 # After the shell exits, how long background jobs may keep our pipes open before their
@@ -55,6 +59,23 @@ class Workspace:
         self.output_cap = output_cap
         self.deadline = deadline  # time.monotonic() at which the run's own timeout expires
         self.memory_limit_mib = memory_limit_mib
+        # Starts the `casedev` CLI's socket on the first shell.exec (see cliserver).
+        self.make_cli: Callable[[], CliServer] | None = None
+        self._cli: CliServer | None = None
+
+    def cli(self) -> CliServer | None:
+        if self._cli is None and self.make_cli is not None:
+            make, self.make_cli = self.make_cli, None
+            try:
+                self._cli = make()
+            except OSError as exc:  # shell commands still run, without the CLI
+                log(f"casedev CLI unavailable: {exc}")
+        return self._cli
+
+    def close(self) -> None:
+        if self._cli is not None:
+            self._cli.close()
+            self._cli = None
 
     def resolve(self, path: str) -> str:
         """The real path for `path`, refusing anything that lands outside the root."""
@@ -209,17 +230,26 @@ def _exited(pid: int) -> bool:
     return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
-def _pump(proc: subprocess.Popen[bytes], outs: dict[int, _Capped], deadline: float) -> bool:
-    """Read both pipes until EOF or `deadline`; returns True when the deadline hit."""
+def _pump(
+    proc: subprocess.Popen[bytes],
+    outs: dict[int, _Capped],
+    deadline: float,
+    cli: CliServer | None = None,
+) -> bool:
+    """Read both pipes until EOF or `deadline`, serving `casedev` calls on the CLI socket
+    meanwhile; returns True when the deadline hit."""
     import selectors
 
     sel = selectors.DefaultSelector()
     for fd in outs:
         sel.register(fd, selectors.EVENT_READ)
+    if cli is not None:
+        sel.register(cli.fileno(), selectors.EVENT_READ)
+    open_pipes = len(outs)
     exited_at: float | None = None
     leftovers_killed = False
     try:
-        while sel.get_map():
+        while open_pipes:
             now = time.monotonic()
             if now >= deadline:
                 return True
@@ -232,11 +262,16 @@ def _pump(proc: subprocess.Popen[bytes], outs: dict[int, _Capped], deadline: flo
                 leftovers_killed = True
                 exited_at = now
             for key, _ in sel.select(min(deadline - now, 0.05)):
+                if key.fd not in outs:
+                    assert cli is not None
+                    cli.serve_one()
+                    continue
                 chunk = os.read(key.fd, 65536)
                 if chunk:
                     outs[key.fd].add(chunk)
                 else:
                     sel.unregister(key.fd)
+                    open_pipes -= 1
         return False
     finally:
         sel.close()
@@ -267,9 +302,11 @@ def shell_exec(args: dict[str, Any], ws: Workspace) -> ToolOutcome:
     deadline = time.monotonic() + _shell_timeout(args, ws)
     import subprocess  # on first use: with its dependencies it costs ~5 ms to import
 
+    cli = ws.cli()
     proc = subprocess.Popen(
         ["/bin/sh", "-c", command],
         cwd=ws.root,
+        env=cli.child_env if cli is not None else None,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -280,7 +317,8 @@ def shell_exec(args: dict[str, Any], ws: Workspace) -> ToolOutcome:
     assert proc.stdout is not None and proc.stderr is not None
     out, err = _Capped(ws.output_cap), _Capped(ws.output_cap)
     with proc.stdout, proc.stderr:
-        timed_out = _pump(proc, {proc.stdout.fileno(): out, proc.stderr.fileno(): err}, deadline)
+        pipes = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+        timed_out = _pump(proc, pipes, deadline, cli)
     if not timed_out:  # the pipes are closed, but the command may still run (exec >&-)
         try:
             proc.wait(timeout=max(0.0, deadline - time.monotonic()))

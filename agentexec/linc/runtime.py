@@ -14,6 +14,7 @@ import time
 
 from agentexec.linc import DEFAULT_WORKSPACE, WORKSPACE_ENV
 from agentexec.linc.channel import Channel, Fatal, HostEOF, log
+from agentexec.linc.cliserver import CliServer
 from agentexec.linc.local import Workspace, run_local
 
 # Imports are kept to what the loop needs: everything here loads while the host waits for the
@@ -163,22 +164,42 @@ def _fatal(chan: Channel, error: str) -> int:
 
 def _serve(chan: Channel) -> int:
     started = time.monotonic()
+    if chan.calls_home:  # over stdio, __main__ has printed it already
+        chan.send({"type": "ready", "pid": os.getpid(), "python": sys.version.split()[0]})
     spec = parse_spec(chan.read())
     log(f"spec run={spec.run_id} model={spec.model} tools={len(spec.tools)}")
-    output = Agent(chan, spec, _workspace(spec, started)).run()
-    chan.send({"type": "result", "output": output})
+    ws = _workspace(spec, started)
+    ws.make_cli = lambda: CliServer(chan)
+    try:
+        output = Agent(chan, spec, ws).run()
+    finally:
+        ws.close()
     log(f"result ({len(output)} chars)")
+    chan.send({"type": "result", "output": output})
     return 0
+
+
+def _channel() -> Channel:
+    if os.environ.get("LINC_BROKER_URL") and os.environ.get("LINC_TOKEN"):
+        # Only then: http.client and its imports cost ~15 ms of every stdio boot.
+        from agentexec.linc.http_channel import HttpChannel
+
+        return HttpChannel.from_env()
+    return Channel()
 
 
 def main() -> int:
     """Run one agent to completion; the "ready" line has already been printed by __main__."""
-    log("booted")
-    chan = Channel()
+    try:
+        chan = _channel()  # first: a channel that calls home sends the log lines along
+    except Fatal as exc:
+        log(f"fatal: {exc}")
+        return 1
+    log("booted, calling home" if chan.calls_home else "booted")
     try:
         return _serve(chan)
-    except HostEOF:
-        log("stdin closed by the host; exiting")
+    except HostEOF as exc:
+        log(f"{str(exc) or 'stdin closed by the host'}; exiting")
         return 1
     except Fatal as exc:
         return _fatal(chan, str(exc))

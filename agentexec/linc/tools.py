@@ -24,7 +24,9 @@ LOCAL_TOOLS: list[dict[str, Any]] = [
             "Run a shell command (/bin/sh -c) in the sandbox with the workspace as working "
             "directory. Returns JSON {exitCode, stdout, stderr, timedOut}; output is capped. "
             "The sandbox has no network access. The command's process group is killed on "
-            "timeout; background jobs that keep stdout/stderr open are killed when it exits."
+            "timeout; background jobs that keep stdout/stderr open are killed when it exits. "
+            "The `casedev` CLI is on PATH for the run's host tools (casedev vault list|search|"
+            "read|write, casedev legal search|citations; --json for JSON; casedev --help)."
         ),
         "input_schema": {
             "type": "object",

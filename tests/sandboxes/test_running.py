@@ -60,7 +60,7 @@ def test_its_env_holds_nothing_from_the_host(
     assert "leak" not in out
     names = {line.split("=", 1)[0] for line in out.splitlines()}
     assert names <= {"PATH", "HOME", "LANG", "PYTHONPATH", "LINC_WORKSPACE", "LINC_MEMORY_MIB",
-                     "TMPDIR", "RUN_ID", "PWD", "SHLVL", "_"}  # fmt: skip
+                     "TMPDIR", "RUN_ID", "PWD", "SHLVL", "_", "LINC_CLI_SOCKET"}  # fmt: skip
     assert "RUN_ID=run_123" in out
 
 

@@ -24,12 +24,12 @@ from runs.models import (
     UsageEntry,
     Watcher,
 )
-from sandboxes.models import Sandbox
+from sandboxes.models import RelayMessage, Sandbox
 from tests.factories import make_run, make_step, make_usage
 
 MODELS = [
     Agent, Run, RunStep, UsageEntry, RunEvent, Watcher, CallbackDelivery, IdempotencyRecord,
-    Sandbox, Organization, ApiKey,
+    Sandbox, RelayMessage, Organization, ApiKey,
 ]  # fmt: skip
 
 
@@ -46,8 +46,9 @@ def run(alice) -> Run:
     run = make_run(organization=alice.organization, api_key=alice.api_key, status="running")
     make_step(run, 1, "tool_call", tool_name="vault.search", tool_input={"query": "x"})
     make_usage(run, prompt_tokens=10, completion_tokens=5, cost_micros=None)
-    Sandbox.objects.create(run=run, organization=run.organization, provider="process", cpu=1,
-                           memory_mib=512)  # fmt: skip
+    sandbox = Sandbox.objects.create(run=run, organization=run.organization, provider="process",
+                                     cpu=1, memory_mib=512)  # fmt: skip
+    RelayMessage.objects.create(sandbox=sandbox, direction="up", seq=1, body={"type": "ready"})
     event_append(run_id=run.id, type="run.running", data={"status": "running"})
     Watcher.objects.create(run=run, callback_url="https://hooks.example.com/alice")
     CallbackDelivery.objects.create(
