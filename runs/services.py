@@ -19,7 +19,7 @@ from django_q.tasks import async_task
 from agentexec.llm import router
 from agentexec.llm.base import ModelReply
 from agentexec.tenancy.models import ApiKey
-from runs import callbacks, quotas
+from runs import callbacks, grounding, quotas
 from runs.events import event_append, status_event
 from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry, UsageKind
 
@@ -252,6 +252,8 @@ def run_finish(
         "runtime_state": "ended",
         "cost_micros": _cost_total(run),
     }
+    # Checked before the transaction: it reads documents, and must not hold the write lock.
+    citations = grounding.citations_check(run=run, output=output)
     with transaction.atomic():
         won = Run.objects.filter(id=run.id, status=RunStatus.RUNNING).update(
             status=status,
@@ -266,6 +268,7 @@ def run_finish(
             Run.objects.filter(id=run.id).update(**common)
         agent_release(agent_id=run.agent_id)
         if won:
+            grounding.citations_save(run=run, citations=citations)
             run.refresh_from_db()
             run_ended(run=run)
     return bool(won)
