@@ -226,19 +226,6 @@ def run_citations(*, run: Run) -> QuerySet[Citation]:
     return Citation.objects.filter(run=run).order_by("index")
 
 
-def grounding_counts(citations: Iterable[Citation]) -> dict[str, int]:
-    counts = {"quotes": 0, "verified": 0, "altered": 0, "notFound": 0}
-    key = {
-        CitationStatus.VERIFIED: "verified",
-        CitationStatus.ALTERED: "altered",
-        CitationStatus.NOT_FOUND: "notFound",
-    }
-    for citation in citations:
-        counts["quotes"] += 1
-        counts[key[CitationStatus(citation.status)]] += 1
-    return counts
-
-
 def runs_with_grounding(runs: QuerySet[Run]) -> QuerySet[Run]:
     """Runs annotated with `quote_count` and `unverified_count`, for the run list's badge
     (subqueries, so the list keeps its plain ordering and no GROUP BY)."""

@@ -13,6 +13,7 @@ from agentexec.llm.base import ModelNotRoutable
 from agentexec.tools import registry
 from runs import selectors
 from runs.callbacks import CallbackUrlError, check_callback_url
+from runs.citation_outputs import citations_fields
 from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry
 from runs.services import AgentParams, RunParams
 
@@ -186,6 +187,7 @@ def execute_output(run: Run) -> dict[str, Any]:
         "error": run.error,
         "logs": {"runner": run.logs_runner, "linc": run.logs_linc},
         "usage": usage_output(run),
+        **citations_fields(run),
     }
 
 
@@ -289,6 +291,7 @@ def details_output(run: Run) -> dict[str, Any]:
                 "costMicros": run.cost_micros,
             },
         },
+        **citations_fields(run),
     }
 
 

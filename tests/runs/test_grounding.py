@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from runs import grounding, services
+from runs.citation_outputs import grounding_output
 from runs.models import Agent, Citation, Run, RunStatus, RunStep
 from tests.conftest import Member
 from vaults import services as vault_services
@@ -90,7 +91,7 @@ def test_a_verbatim_an_altered_and_an_invented_quotation(alice: Member, demo: Va
     assert altered.similarity is not None and altered.similarity >= 0.8
 
     assert invented.object_id is None and invented.char_start is None and invented.diff is None
-    assert grounding.grounding_counts(grounding.run_citations(run=run)) == {
+    assert grounding_output(list(grounding.run_citations(run=run))) == {
         "quotes": 3,
         "verified": 1,
         "altered": 1,
