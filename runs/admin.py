@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from runs.models import (
     Agent,
     CallbackDelivery,
+    Citation,
     IdempotencyRecord,
     Run,
     RunEvent,
@@ -182,6 +183,14 @@ class UsageEntryAdmin(RunRefMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="cost", ordering="cost_micros")
     def cost(self, entry: UsageEntry) -> str:
         return money(entry.cost_micros)
+
+
+@admin.register(Citation)
+class CitationAdmin(RunRefMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "run_link", "index", "status", "filename", "page_start", "section"]
+    list_filter = ["status"]
+    search_fields = ["=run__id", "filename", "quote"]
+    raw_id_fields = ["object"]
 
 
 @admin.register(RunEvent)

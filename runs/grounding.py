@@ -227,11 +227,12 @@ def run_citations(*, run: Run) -> QuerySet[Citation]:
 
 
 def runs_with_grounding(runs: QuerySet[Run]) -> QuerySet[Run]:
-    """Runs annotated with `quote_count` and `unverified_count`, for the run list's badge
-    (subqueries, so the list keeps its plain ordering and no GROUP BY)."""
+    """Runs annotated with `quote_count`, `unverified_count` and `not_found_count`, for the
+    run list's badge (subqueries, so the list keeps its plain ordering and no GROUP BY)."""
     return runs.annotate(
         quote_count=_count(Citation.objects.all()),
         unverified_count=_count(Citation.objects.exclude(status=CitationStatus.VERIFIED)),
+        not_found_count=_count(Citation.objects.filter(status=CitationStatus.NOT_FOUND)),
     )
 
 

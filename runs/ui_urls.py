@@ -2,13 +2,13 @@
 
 from django.apps import apps
 from django.contrib.auth import views as auth_views
-from django.urls import URLPattern, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from runs import views
 
 app_name = "ui"
 
-urlpatterns: list[URLPattern] = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path(
         "login/",
@@ -33,4 +33,5 @@ if apps.is_installed("vaults"):
             views.vault_object_detail,
             name="vault-object",
         ),
+        path("", include("vaults.ui_urls")),
     ]

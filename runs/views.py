@@ -4,9 +4,8 @@ audit and, when the vaults app is installed, vault browsing. Staff see every org
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 
 from django import forms
@@ -14,13 +13,11 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseBase,
     JsonResponse,
     StreamingHttpResponse,
 )
@@ -30,8 +27,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from runs import selectors, ui_selectors, usage
-from runs.models import Run, RunStatus
+from agentexec.staff import staff_required
+from runs import citation_marks, grounding, selectors, ui_selectors, usage
+from runs.citation_outputs import grounding_output
+from runs.models import Citation, Run, RunStatus
 from runs.quotas import month_start
 from runs.services import run_cancel
 
@@ -40,22 +39,6 @@ VAULT_ROWS_PER_PAGE = 50
 CHUNKS_PER_PAGE = 20
 TEXT_PREVIEW_CHARS = 200_000
 LIVE_POLL_MS = 1500
-
-View = Callable[..., HttpResponseBase]
-
-
-def staff_required(view: View) -> View:
-    """Anonymous visitors go to the login page; signed-in users who are not staff get 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("ui:login"))
-        if not (request.user.is_active and request.user.is_staff):
-            return render(request, "runs/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def staff_locked_out(
@@ -90,6 +73,9 @@ class RunFilterForm(forms.Form):
     since = forms.DateField(required=False)
     until = forms.DateField(required=False)
     q = forms.CharField(required=False, max_length=500)
+    grounding = forms.ChoiceField(
+        choices=[("", "Any"), ("unverified", "Unverified quotations")], required=False
+    )
 
     def filters(self) -> ui_selectors.RunFilters:
         """The valid fields only: one bad value is reported, the other filters still apply."""
@@ -142,7 +128,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @staff_required
 def run_list(request: HttpRequest) -> HttpResponse:
     form = RunFilterForm(request.GET)
-    runs = ui_selectors.runs_filtered(filters=form.filters())
+    runs = grounding.runs_with_grounding(ui_selectors.runs_filtered(filters=form.filters()))
+    if form.cleaned_data.get("grounding") == "unverified":
+        runs = grounding.runs_unverified(runs)
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "form": form,
@@ -179,8 +167,11 @@ def _facts_context(run: Run) -> dict[str, Any]:
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     run = _run_or_404(run_id)
     steps = list(selectors.run_steps(run=run))
+    citations = list(grounding.run_citations(run=run))
     context = {
         **_facts_context(run),
+        "output_html": citation_marks.render_output(run.output, citations, _passage_link),
+        "grounding": grounding_output(citations),
         "steps": steps,
         "last_sequence": steps[-1].sequence if steps else 0,
         "sandboxes": ui_selectors.run_sandboxes(run=run),
@@ -190,6 +181,14 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "poll_ms": LIVE_POLL_MS,
     }
     return render(request, "runs/run_detail.html", context)
+
+
+def _passage_link(citation: Citation) -> str | None:
+    """The document viewer at the quoted passage (verified and altered quotations)."""
+    if not citation.is_linked:
+        return None
+    url = reverse("ui:vault-object-view", args=[citation.vault_id, citation.object_id])
+    return f"{url}?start={citation.char_start}&end={citation.char_end}#hit"
 
 
 @require_safe
