@@ -180,6 +180,13 @@ MAX_PROMPT_CHARS = env.int("MAX_PROMPT_CHARS", default=200_000)
 SHELL_TIMEOUT_S = env.int("SHELL_TIMEOUT_S", default=120)
 TOOL_OUTPUT_CAP_BYTES = env.int("TOOL_OUTPUT_CAP_BYTES", default=32_768)
 RUN_LOG_CAP_BYTES = env.int("RUN_LOG_CAP_BYTES", default=65_536)
+# The quotation check when a run ends (runs/grounding.py): at most this many quotations per
+# output; documents in scope read in full up to this many characters (past it, only those the
+# run touched or a search finds for a quotation); how alike a passage must be to call a
+# quotation "altered" rather than "not_found".
+GROUNDING_MAX_QUOTES = env.int("GROUNDING_MAX_QUOTES", default=50)
+GROUNDING_MAX_SCAN_CHARS = env.int("GROUNDING_MAX_SCAN_CHARS", default=5_000_000)
+GROUNDING_ALTERED_MIN_SIMILARITY = env.float("GROUNDING_ALTERED_MIN_SIMILARITY", default=0.8)
 
 RUN_HEARTBEAT_TIMEOUT_S = env.float("RUN_HEARTBEAT_TIMEOUT_S", default=60.0)
 RUN_QUEUE_TIMEOUT_S = env.float("RUN_QUEUE_TIMEOUT_S", default=3600.0)

@@ -15,6 +15,7 @@ from agentexec.admin import ReadOnlyAdminMixin, run_ref
 from runs.models import (
     Agent,
     CallbackDelivery,
+    Citation,
     IdempotencyRecord,
     Run,
     RunEvent,
@@ -156,6 +157,14 @@ class UsageEntryAdmin(RunRefMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="cost", ordering="cost_micros")
     def cost(self, entry: UsageEntry) -> str:
         return money(entry.cost_micros)
+
+
+@admin.register(Citation)
+class CitationAdmin(RunRefMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "run_link", "index", "status", "filename", "page_start", "section"]
+    list_filter = ["status"]
+    search_fields = ["=run__id", "filename", "quote"]
+    raw_id_fields = ["object"]
 
 
 @admin.register(RunEvent)

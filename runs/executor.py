@@ -21,7 +21,7 @@ from agentexec.requestid import current_request_id
 from agentexec.tenancy.models import ApiKey
 from agentexec.tools import registry
 from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult
-from runs import services
+from runs import selectors, services
 from runs.models import Run, RunStatus, StepSource, StepType
 from sandboxes import services as sandbox_services
 from sandboxes.base import ProtocolError
@@ -67,19 +67,6 @@ def system_prompt(run: Run) -> str:
     if run.guidance:
         system += f"\n\nGuidance for this run:\n{run.guidance}"
     return system
-
-
-def tool_context(run: Run) -> ToolContext:
-    """What the run's host tools may know of it: its organization, id and scope."""
-    agent = run.agent if run.agent_id else None
-    return ToolContext(
-        organization_id=run.organization_id,
-        run_id=run.id,
-        vault_ids=tuple(run.vault_ids or ()),
-        agent_vault_ids=tuple((agent.vault_ids if agent else None) or ()),
-        agent_vault_group_ids=tuple((agent.vault_groups if agent else None) or ()),
-        object_ids=tuple(run.object_ids or ()),
-    )
 
 
 @dataclass
@@ -333,7 +320,7 @@ def execute(*, api_key: ApiKey, params: services.RunParams, request_hash: str = 
 
 def run_execute(run: Run) -> None:
     """Executes a run that is already `running`. Never raises; the run always ends."""
-    session = RunSession(run=run, tool_context=tool_context(run))
+    session = RunSession(run=run, tool_context=selectors.tool_context(run))
     session.tools = {
         t.name: t for t in registry.effective_tools(run.enabled_tools, run.disabled_tools)
     }

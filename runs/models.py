@@ -287,3 +287,57 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.path}"
+
+
+class CitationStatus(models.TextChoices):
+    VERIFIED = "verified"  # in the document, word for word (whitespace, quote marks aside)
+    ALTERED = "altered"  # a close passage exists; `matched_text` and `diff` show it
+    NOT_FOUND = "not_found"
+
+
+class Citation(models.Model):
+    """A quotation in a run's output, checked against the documents in the run's scope when the
+    run ended. Offsets are into the object's extracted text (vaults.ObjectText.text)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="citations")
+    index = models.PositiveIntegerField()  # order in the output
+    quote = models.TextField()
+    status = models.CharField(max_length=16, choices=CitationStatus.choices)
+    # Where the quotation sits in the output (its marks included), for the review page.
+    output_start = models.PositiveIntegerField()
+    output_end = models.PositiveIntegerField()
+    object = models.ForeignKey(
+        "vaults.VaultObject",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    vault_id = models.CharField(max_length=40, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    page_start = models.PositiveIntegerField(null=True, blank=True)
+    page_end = models.PositiveIntegerField(null=True, blank=True)
+    section = models.CharField(max_length=300, blank=True)
+    char_start = models.PositiveIntegerField(null=True, blank=True)
+    char_end = models.PositiveIntegerField(null=True, blank=True)
+    matched_text = models.TextField(blank=True)  # the document's passage, for an altered one
+    similarity = models.FloatField(null=True, blank=True)
+    diff = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="citation_run_index_uniq"),
+        ]
+        indexes = [
+            # The staff run list: runs with unverified quotations.
+            models.Index(fields=["status", "run"], name="citation_status_run_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.index} {self.status}"
+
+    @property
+    def is_linked(self) -> bool:
+        return self.object_id is not None and self.char_start is not None

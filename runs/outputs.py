@@ -8,7 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from runs.models import Agent, Run, RunEvent, RunStatus, RunStep, UsageEntry
+from runs.models import (
+    Agent,
+    Citation,
+    CitationStatus,
+    Run,
+    RunEvent,
+    RunStatus,
+    RunStep,
+    UsageEntry,
+)
 
 # -- execute ----------------------------------------------------------------------------------
 
@@ -26,6 +35,7 @@ def execute_output(run: Run) -> dict[str, Any]:
         "error": run.error,
         "logs": logs_output(run),
         "usage": usage_output(run),
+        **citations_fields(run),
     }
 
 
@@ -194,6 +204,7 @@ def details_output(
                 "costMicros": run.cost_micros,
             },
         },
+        **citations_fields(run),
     }
 
 
@@ -288,3 +299,49 @@ def run_list_output(runs: list[Run], *, has_more: bool) -> dict[str, Any]:
 
 def ok_output() -> dict[str, Any]:
     return {"ok": True}
+
+
+# -- citations: `citations` and `grounding` in execute responses and run details (added
+# fields; a client that does not know them ignores them) --
+
+_COUNT_KEYS = {
+    CitationStatus.VERIFIED: "verified",
+    CitationStatus.ALTERED: "altered",
+    CitationStatus.NOT_FOUND: "notFound",
+}
+
+
+def citation_output(citation: Citation) -> dict[str, Any]:
+    altered = citation.status == CitationStatus.ALTERED
+    return {
+        "quote": citation.quote,
+        "status": citation.status,
+        "objectId": citation.object_id,
+        "vaultId": citation.vault_id or None,
+        "filename": citation.filename or None,
+        "pageStart": citation.page_start,
+        "pageEnd": citation.page_end,
+        "section": citation.section or None,
+        "charStart": citation.char_start,
+        "charEnd": citation.char_end,
+        "matchedText": citation.matched_text if altered else None,
+        "similarity": citation.similarity,
+        "diff": citation.diff if altered else None,
+    }
+
+
+def grounding_output(citations: list[Citation]) -> dict[str, int]:
+    """How many quotations the output has, and how many of each status."""
+    counts = {"quotes": len(citations), "verified": 0, "altered": 0, "notFound": 0}
+    for citation in citations:
+        counts[_COUNT_KEYS[CitationStatus(citation.status)]] += 1
+    return counts
+
+
+def citations_fields(run: Run) -> dict[str, Any]:
+    """The two keys execute and details add: `citations` and `grounding`."""
+    citations = list(run.citations.order_by("index"))
+    return {
+        "citations": [citation_output(c) for c in citations],
+        "grounding": grounding_output(citations),
+    }

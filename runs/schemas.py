@@ -7,6 +7,7 @@ from agentexec.openapi import (
     BOOLEAN,
     DATETIME,
     INTEGER,
+    NUMBER,
     STRING,
     STRINGS,
     Schema,
@@ -28,6 +29,26 @@ USAGE = obj(
     }
 )
 
+CITATION = obj(
+    {
+        "quote": STRING,
+        "status": enum("verified", "altered", "not_found"),
+        "objectId": nullable(STRING),
+        "vaultId": nullable(STRING),
+        "filename": nullable(STRING),
+        "pageStart": nullable(INTEGER),
+        "pageEnd": nullable(INTEGER),
+        "section": nullable(STRING),
+        "charStart": nullable(INTEGER),
+        "charEnd": nullable(INTEGER),
+        "matchedText": nullable(STRING),
+        "similarity": nullable(NUMBER),
+        "diff": nullable(array(obj({"op": enum("equal", "delete", "insert"), "text": STRING}))),
+    }
+)
+GROUNDING = obj({"quotes": INTEGER, "verified": INTEGER, "altered": INTEGER, "notFound": INTEGER})
+CITATION_FIELDS = {"citations": array(CITATION), "grounding": GROUNDING}
+
 EXECUTE: Schema = {
     "description": "The run, executed before the response; with agentRuntime=true, the queued "
     "run's ids and where to poll (then output, logs and usage are absent).",
@@ -43,9 +64,19 @@ EXECUTE: Schema = {
             "error": nullable(STRING),
             "logs": LOGS,
             "usage": USAGE,
+            **CITATION_FIELDS,
             "message": STRING,
         },
-        optional=("runtimeId", "output", "error", "logs", "usage", "message"),
+        optional=(
+            "runtimeId",
+            "output",
+            "error",
+            "logs",
+            "usage",
+            "citations",
+            "grounding",
+            "message",
+        ),
     ),
 }
 
@@ -190,6 +221,7 @@ RUN_DETAILS = obj(
                 ),
             }
         ),
+        **CITATION_FIELDS,
     }
 )
 RUN_CANCEL = obj({"id": STRING, "status": RUN_STATUS, "message": STRING}, optional=("message",))

@@ -11,6 +11,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from agentexec.errors import ApplicationError, NotFoundError
+from agentexec.tools.registry import ToolContext
 from runs.models import Agent, Run, RunStep, UsageEntry
 
 M = TypeVar("M", bound=Model)
@@ -77,3 +78,16 @@ def page(queryset: QuerySet[M], *, cursor: str | None, limit: int) -> tuple[list
         )
     items = list(ordered[: limit + 1])
     return items[:limit], len(items) > limit
+
+
+def tool_context(run: Run) -> ToolContext:
+    """What the run's host tools may know of it: its organization, id and scope."""
+    agent = run.agent if run.agent_id else None
+    return ToolContext(
+        organization_id=run.organization_id,
+        run_id=run.id,
+        vault_ids=tuple(run.vault_ids or ()),
+        agent_vault_ids=tuple((agent.vault_ids if agent else None) or ()),
+        agent_vault_group_ids=tuple((agent.vault_groups if agent else None) or ()),
+        object_ids=tuple(run.object_ids or ()),
+    )

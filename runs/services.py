@@ -19,7 +19,7 @@ from agentexec.llm import router
 from agentexec.llm.base import ModelReply
 from agentexec.llm.pricing import cost_micros
 from agentexec.tenancy.models import ApiKey
-from runs import callbacks, quotas, selectors
+from runs import callbacks, grounding, quotas, selectors
 from runs.events import status_event, step_event
 from runs.models import Agent, Run, RunStatus, RunStep, StepSource, UsageEntry, UsageKind, Watcher
 from sandboxes import services as sandbox_services
@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 DEFAULT_INSTRUCTIONS = (
     "You are a careful legal assistant working for a legal team. Use the tools you are given to "
     "read the documents in scope, cite the document and page for every finding, and say plainly "
-    "when something is not in the documents."
+    "when something is not in the documents. When you quote a document, quote it verbatim, word "
+    'for word, in double quotes ("..."), never paraphrased, shortened or joined with an '
+    "ellipsis, and follow each quotation with its document and page, e.g. (NDA.pdf, p. 3): "
+    "every quotation in your answer is checked against the documents."
 )
 
 
@@ -239,6 +242,8 @@ def run_finish(
         "runtime_state": "ended",
         "cost_micros": _cost_total(run),
     }
+    # Checked before the transaction: it reads documents, and must not hold the write lock.
+    citations = grounding.citations_check(run=run, output=output)
     with transaction.atomic():
         won = Run.objects.filter(id=run.id, status=RunStatus.RUNNING).update(
             status=status,
@@ -253,6 +258,7 @@ def run_finish(
             Run.objects.filter(id=run.id).update(**common)
         agent_release(agent_id=run.agent_id)
         if won:
+            grounding.citations_save(run=run, citations=citations)
             run.refresh_from_db()
             run_ended(run=run)
     return bool(won)

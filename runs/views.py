@@ -14,14 +14,15 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from agentexec.staff import staff_required
 from agentexec.tenancy.selectors import organizations_by_name
-from runs import selectors, ui_selectors, usage
-from runs.models import Run, RunStatus
-from runs.outputs import logs_output
+from runs import citation_marks, grounding, selectors, ui_selectors, usage
+from runs.models import Citation, Run, RunStatus
+from runs.outputs import grounding_output, logs_output
 from runs.quotas import month_start
 from runs.services import run_cancel
 
@@ -40,6 +41,9 @@ class RunFilterForm(forms.Form):
     since = forms.DateField(required=False)
     until = forms.DateField(required=False)
     q = forms.CharField(required=False, max_length=500)
+    grounding = forms.ChoiceField(
+        choices=[("", "Any"), ("unverified", "Unverified quotations")], required=False
+    )
 
     def filters(self) -> ui_selectors.RunFilters:
         """The valid fields only: one bad value is reported, the other filters still apply."""
@@ -92,7 +96,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @staff_required
 def run_list(request: HttpRequest) -> HttpResponse:
     form = RunFilterForm(request.GET)
-    runs = ui_selectors.runs_filtered(filters=form.filters())
+    runs = grounding.runs_with_grounding(ui_selectors.runs_filtered(filters=form.filters()))
+    if form.cleaned_data.get("grounding") == "unverified":
+        runs = grounding.runs_unverified(runs)
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "form": form,
@@ -129,8 +135,11 @@ def _facts_context(run: Run) -> dict[str, Any]:
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     run = _run_or_404(run_id)
     steps = list(selectors.run_steps(run=run))
+    citations = list(grounding.run_citations(run=run))
     context = {
         **_facts_context(run),
+        "output_html": citation_marks.render_output(run.output, citations, _passage_link),
+        "grounding": grounding_output(citations),
         "steps": steps,
         "last_sequence": steps[-1].sequence if steps else 0,
         "sandboxes": ui_selectors.run_sandboxes(run=run),
@@ -140,6 +149,14 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "poll_ms": LIVE_POLL_MS,
     }
     return render(request, "runs/run_detail.html", context)
+
+
+def _passage_link(citation: Citation) -> str | None:
+    """The document viewer at the quoted passage (verified and altered quotations)."""
+    if not citation.is_linked:
+        return None
+    url = reverse("ui:vault-object-view", args=[citation.vault_id, citation.object_id])
+    return f"{url}?start={citation.char_start}&end={citation.char_end}#hit"
 
 
 @require_safe

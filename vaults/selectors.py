@@ -255,3 +255,18 @@ def run_scope_errors(
 
 def _names(ids: Iterable[str]) -> str:
     return ", ".join(str(i) for i in ids)
+
+
+# --- Staff pages ------------------------------------------------------------------------------
+
+
+def object_with_text(*, vault_id: str, object_id: str) -> tuple[VaultObject, ObjectText | None]:
+    """An object of any organization (staff see them all) and its extracted text, if any."""
+    obj = (
+        VaultObject.objects.select_related("vault__organization")
+        .filter(id=object_id, vault_id=vault_id)
+        .first()
+    )
+    if obj is None:
+        raise NotFoundError(f"Object {object_id} not found in vault {vault_id}.")
+    return obj, ObjectText.objects.filter(object=obj).first()

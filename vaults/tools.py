@@ -13,8 +13,8 @@ from typing import Any
 from django.conf import settings
 
 from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult, register
-from vaults import extraction, selectors, services
-from vaults.models import ObjectStatus, Vault, VaultObject
+from vaults import extraction, quotes, selectors, services
+from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
 
 SEARCH_TOP_K_DEFAULT = 5
 SEARCH_TOP_K_MAX = 20
@@ -97,6 +97,24 @@ def _vault_in_scope(scope: selectors.RunScope, vault_id: str) -> Vault:
     return vault
 
 
+def cite_label(filename: str, page_start: int | None, page_end: int | None) -> str:
+    """How an answer cites a passage: "NDA.pdf, p. 3", "NDA.pdf, pp. 3-4", or the name alone."""
+    if page_start is None:
+        return filename
+    if page_end is None or page_end == page_start:
+        return f"{filename}, p. {page_start}"
+    return f"{filename}, pp. {page_start}-{page_end}"
+
+
+def chunk_section(chunk: Chunk) -> str:
+    """The heading of the section a chunk sits in, read from the object's text (the nearest
+    heading line before the chunk), so a model labels a finding with its real clause."""
+    text = ObjectText.objects.filter(object_id=chunk.object_id).values_list("text", flat=True)
+    body = text.first() or ""
+    at = body.find(chunk.text)
+    return quotes.section_before(body, at) if at != -1 else ""
+
+
 # --- vault.search -----------------------------------------------------------------------------
 
 
@@ -127,6 +145,8 @@ def search_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
                 "chunkIndex": r.chunk.index,
                 "pageStart": r.chunk.page_start,
                 "pageEnd": r.chunk.page_end,
+                "cite": cite_label(r.chunk.object.filename, r.chunk.page_start, r.chunk.page_end),
+                "section": chunk_section(r.chunk),
                 "text": r.chunk.text[:RESULT_TEXT_CHARS],
                 "score": r.score,
             }
@@ -204,6 +224,7 @@ def read_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
         "pageCount": page_count,
         "pageStart": first,
         "pageEnd": last,
+        "cite": cite_label(obj.filename, first, last),
         "offset": offset,
         "length": len(body),
         "text": window,

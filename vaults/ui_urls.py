@@ -13,4 +13,9 @@ urlpatterns: list[URLPattern] = [
         views.vault_object_detail,
         name="vault-object",
     ),
+    path(
+        "vaults/<str:vault_id>/objects/<str:object_id>/view",
+        views.object_viewer,
+        name="vault-object-view",
+    ),
 ]

@@ -43,7 +43,7 @@ DEFAULT_COUNT = 5
 MAX_COUNT = 20
 MAX_SEARCHES = 8
 SEARCH_TOP_K = 5
-QUOTE_CHARS = 360
+MAX_QUOTE_CHARS = 1500  # a longer "sentence" is a table or a list run together: not quoted
 
 _WORD = re.compile(r"[a-z0-9]+")
 _ID = re.compile(r"\b(vault|obj)_[a-z0-9]{6,}\b")
@@ -139,13 +139,15 @@ _EXPANSIONS = (
     ("compet", "compete competition restrictive covenant"),
     ("renew", "renewal renew automatically"),
 )
-# "9. Indemnity", "Section 4 Term", "## 3. Rent", "## Recitals": a line of its own.
+# "9. Indemnity", "Section 4 Term", "## 3. Rent", "## Recitals", "OFFICE LEASE": a line of its own.
 _HEADING = re.compile(
-    r"^(?:#{1,6}\s+\S.{1,80}|(?:[Ss]ection\s+)?\d+(?:\.\d+)*\.?\s+[A-Z][A-Za-z ,;&'/()-]{2,70})$"
+    r"^(?:#{1,6}\s+\S.{1,80}|(?:[Ss]ection\s+)?\d+(?:\.\d+)*\.?\s+[A-Z][A-Za-z ,;&'/()-]{2,70}"
+    r"|[A-Z][A-Z0-9 ,;&'/()-]{3,80})$"  # or a title in capitals: "MUTUAL NON-DISCLOSURE AGREEMENT"
 )
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
-# A sentence ends after a word (not after "5." or "U.S."), or at a blank line.
-_SENTENCE_SPLIT = re.compile(r"(?<=[a-z0-9)\]\"'%]{2}[.;!?])\s+(?=[A-Z0-9(\"'])")
+_CLOSED = re.compile(r"[.;:!?][\"')\]”]*$")
+# A sentence ends after a word (not after "5." or "U.S."); a ";" ends a clause, not a sentence.
+_SENTENCE_SPLIT = re.compile(r"(?<=[a-z0-9)\]\"'%]{2}[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
 def next_turn(request: ModelRequest) -> list[dict[str, Any]]:
@@ -183,6 +185,7 @@ class Passage:
     page_start: int | None
     page_end: int | None
     object_id: str
+    section: str = ""  # the clause the passage sits in, when the search result names it
 
 
 @dataclass
@@ -245,6 +248,7 @@ def _parse_results(query: str, content: str) -> list[Passage]:
                 page_start=_int_or_none(r.get("pageStart")),
                 page_end=_int_or_none(r.get("pageEnd")),
                 object_id=str(r.get("objectId") or ""),
+                section=str(r.get("section") or ""),
             )
         )
     return passages
@@ -373,7 +377,7 @@ def _answer(prompt: str, request: ModelRequest, state: State) -> str:
     else:
         heading = f"The passages of {documents} that best answer this, quoted:"
     lines = [heading, ""]
-    lines += [f'{n}. {f.label}: "{f.quote}" {f.citation}' for n, f in enumerate(findings, 1)]
+    lines += [f"{n}. {f.label}: {_quoted(f.quote)} {f.citation}" for n, f in enumerate(findings, 1)]
     searched = "; ".join(p.label(q) or q for q in state.searched)
     lines += [
         "",
@@ -392,18 +396,29 @@ def choose(passages: list[Passage], p: Plan, count: int) -> list[Finding]:
     for x in passages:
         by_query.setdefault(x.query, []).append(x)
     findings: list[Finding] = []
-    seen: set[str] = set()
+    seen: list[str] = []  # the quotations so far, as compared: one passage is quoted once
+
+    per_document: dict[str, int] = {}
+    spread = not p.object_ids  # no document named: the findings span the documents in scope
+
+    def order(c: Passage) -> tuple[int, int, float]:
+        return (per_document.get(c.filename, 0) if spread else 0, c.rank, -c.score)
 
     def take(candidates: list[Passage], label: str | None, many: bool = False) -> None:
-        for x in sorted(candidates, key=lambda c: (c.rank, -c.score)):
+        for x in sorted(candidates, key=order):
             if len(findings) >= count:
                 return
             finding = _finding(x, label)
-            if finding is not None and finding.quote not in seen:
-                seen.add(finding.quote)
-                findings.append(finding)
-                if not many:
-                    return
+            if finding is None:
+                continue
+            key = _compared(finding.quote)
+            if any(key in other or other in key for other in seen):
+                continue
+            seen.append(key)
+            findings.append(finding)
+            per_document[x.filename] = per_document.get(x.filename, 0) + 1
+            if not many:
+                return
 
     for area in p.areas:
         take(by_query.get(area_query(area), []), area)
@@ -419,26 +434,42 @@ def choose(passages: list[Passage], p: Plan, count: int) -> list[Finding]:
 
 
 def _finding(x: Passage, label: str | None) -> Finding | None:
+    """The passage's best whole sentence for its query: never a heading, never a piece of a
+    sentence cut at the passage's start or end; labelled with the clause it comes from."""
     sentences = _sentences(x.text)
     stems = {_stem(w) for w in _words(x.query) if _is_content(w)}
     best, best_hits, heading = None, 0, None
     current_heading = None
-    for sentence in sentences:
+    for position, sentence in enumerate(sentences):
         if _HEADING.match(sentence):
             current_heading = sentence
+            continue
+        if not _whole(sentence, first=position == 0, last=position == len(sentences) - 1):
             continue
         hits = len(stems & {_stem(w) for w in _words(sentence)})
         if hits > best_hits:
             best, best_hits, heading = sentence, hits, current_heading
     if best is None:
         return None
+    heading = heading or x.section  # in the passage before the sentence, else as the search says
     name = _heading_name(heading) if heading else None
     return Finding(
         label=_label(name or label or "Relevant passage"),
-        quote=_clip(best),
+        quote=best,
         citation=_citation(x),
         filename=x.filename,
     )
+
+
+def _whole(sentence: str, *, first: bool, last: bool) -> bool:
+    """Whether a sentence is whole as far as the passage shows: the first one of a passage
+    may be the tail of a sentence cut at the passage's start (it starts lower-case, or with
+    punctuation), the last one the head of a sentence cut at its end (no closing punctuation)."""
+    if len(sentence) > MAX_QUOTE_CHARS:
+        return False
+    if first and not (sentence[:1].isupper() or sentence[:1].isdigit() or sentence[:1] in "\"'(“"):
+        return False
+    return not (last and not _CLOSED.search(sentence))
 
 
 def _sentences(text: str) -> list[str]:
@@ -457,7 +488,7 @@ def _sentences(text: str) -> list[str]:
 
 
 def _heading_name(heading: str) -> str:
-    heading = heading.lstrip("#").strip()
+    heading = heading.split(" > ")[-1].lstrip("#").strip()  # a section path names its last part
     return re.sub(r"^(?:section\s+)?\d+(?:\.\d+)*\.?\s+", "", heading, flags=re.I).strip()
 
 
@@ -466,11 +497,14 @@ def _label(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _clip(sentence: str) -> str:
-    if len(sentence) <= QUOTE_CHARS:
-        return sentence
-    cut = sentence.rfind(" ", 0, QUOTE_CHARS)
-    return sentence[: cut if cut > 0 else QUOTE_CHARS].rstrip(",;: ") + " ..."
+def _quoted(quote: str) -> str:
+    """In straight double quotes; in curly ones when the sentence has straight ones itself
+    (a defined term), so a reader (and the quotation check) sees where the quotation ends."""
+    return f"\u201c{quote}\u201d" if '"' in quote else f'"{quote}"'
+
+
+def _compared(quote: str) -> str:
+    return " ".join(_words(quote))
 
 
 def _citation(x: Passage) -> str:

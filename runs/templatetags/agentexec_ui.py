@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from django import template
-from django.utils.safestring import SafeString
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from agentexec.formatting import size
 from runs.markdown import render_markdown
@@ -80,6 +81,30 @@ def pretty_json(value: Any) -> str:
 @register.filter
 def markdown(text: str | None) -> SafeString:
     return render_markdown(text)
+
+
+@register.simple_tag
+def grounding_badge(run: Any) -> SafeString:
+    """A run's quotation check at a glance: "3/3 verified", "1 not found · 1 altered", or a
+    dash when its output quotes nothing (needs grounding.runs_with_grounding's counts)."""
+    quotes, unverified = run.quote_count, run.unverified_count
+    if not quotes:
+        return mark_safe('<span class="muted">—</span>')
+    if not unverified:
+        return format_html(
+            '<span class="badge cite-verified">{}/{} verified</span>', quotes, quotes
+        )
+    not_found, altered = run.not_found_count, unverified - run.not_found_count
+    parts = [f"{not_found} not found"] if not_found else []
+    parts += [f"{altered} altered"] if altered else []
+    status = "not_found" if not_found else "altered"
+    return format_html(
+        '<span class="badge cite-{}" title="{} of {} quotations verified">{}</span>',
+        status,
+        quotes - unverified,
+        quotes,
+        " · ".join(parts),
+    )
 
 
 @register.filter

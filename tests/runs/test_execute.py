@@ -42,7 +42,7 @@ def test_an_echo_run_completes_and_is_stored(alice):
     body = execute(alice, prompt="Hello, sandbox.", model="local/echo")
     assert set(body) == {
         "runId", "agentId", "status", "provider", "runtimeId", "runtimeState",
-        "output", "error", "logs", "usage",
+        "output", "error", "logs", "usage", "citations", "grounding",
     }  # fmt: skip
     assert body["status"] == "completed", body
     assert body["output"] == "Hello, sandbox."

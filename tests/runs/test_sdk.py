@@ -131,3 +131,18 @@ def test_run_responses_carry_every_field_the_sdk_types_declare(live_server, alic
     assert missing_fields(cancelled) == [] and cancelled.message
     assert cancelled_now.status == "cancelled" and cancelled_now.message
     assert missing_fields(retrieved) == []
+
+
+def test_the_sdk_parses_responses_that_carry_citations(live_server, alice):
+    invented = "The Supplier shall pay a penalty of one million dollars per day."
+    with casedev.Casedev(api_key=alice.raw_key, base_url=live_server.url) as client:
+        result = client.agent.v1.execute.create(
+            prompt=f'The contract says "{invented}"', model="local/echo"
+        )
+        details = client.agent.v1.run.get_details(result.run_id)
+    data = result.to_dict()
+    assert data["status"] == "completed"
+    assert data["grounding"] == {"quotes": 1, "verified": 0, "altered": 0, "notFound": 1}
+    assert data["citations"][0]["quote"] == invented
+    assert details.to_dict()["grounding"]["notFound"] == 1
+    assert details.result.output == f'The contract says "{invented}"'

@@ -11,8 +11,8 @@ import pytest
 from agentexec.llm import extractive
 from agentexec.llm.base import ModelRequest, ToolSchema
 from agentexec.tools.registry import ToolError
-from runs.executor import tool_context
 from runs.models import Run
+from runs.selectors import tool_context
 from tests.conftest import Member
 from tests.vaults.conftest import make_run
 from vaults import services, tools
@@ -203,3 +203,55 @@ def test_it_honours_top_n(prompt: str, count: int) -> None:
 def test_focus_areas_are_read_from_the_instructions() -> None:
     areas = extractive.focus_areas("Focus on indemnity, liability, term, and confidentiality.")
     assert areas == ["indemnity", "liability", "term", "confidentiality"]
+
+
+def passage(text: str, query: str = "indemnify", rank: int = 0, **fields: Any) -> Any:
+    fields.setdefault("filename", "NDA.pdf")
+    return extractive.Passage(
+        query=query, rank=rank, text=text, score=1.0, page_start=3, page_end=3,
+        object_id="obj_1", **fields,
+    )  # fmt: skip
+
+
+def test_it_quotes_whole_sentences_never_a_cut_one_or_a_heading() -> None:
+    cut = passage(
+        "shall indemnify the other for the breach.\n9. Indemnity\n"
+        "Bluejay shall indemnify, defend and hold harmless Northwind. Northwind shall indemnify"
+    )
+    plan = extractive.Plan(key_terms="indemnify", areas=[], defaults=[])
+
+    [finding] = extractive.choose([cut], plan, 5)
+
+    assert finding.quote == "Bluejay shall indemnify, defend and hold harmless Northwind."
+    assert finding.label == "Indemnity"
+
+
+def test_it_never_quotes_the_same_passage_twice() -> None:
+    sentence = "Bluejay shall indemnify, defend and hold harmless Northwind."
+    overlapping = [
+        passage(f"9. Indemnity\n{sentence}", rank=0),
+        passage(f"The term is five years. {sentence}", query="indemnity", rank=1),
+    ]
+    plan = extractive.Plan(key_terms="indemnify", areas=["indemnity"], defaults=[])
+
+    findings = extractive.choose(overlapping, plan, 5)
+
+    assert [f.quote for f in findings] == [sentence]
+
+
+def test_a_long_sentence_is_quoted_whole_without_an_ellipsis() -> None:
+    long = "Bluejay shall indemnify Northwind " + "and its affiliates " * 40 + "in full."
+
+    [finding] = extractive.choose(
+        [passage(f"9. Indemnity\n{long}")], extractive.Plan("indemnify", [], []), 5
+    )
+
+    assert finding.quote == long and "..." not in finding.quote
+
+
+def test_the_label_is_the_section_the_search_names_when_the_passage_has_no_heading() -> None:
+    found = passage("Tenant shall indemnify Landlord.", section="8. Insurance and Indemnity")
+
+    [finding] = extractive.choose([found], extractive.Plan("indemnify", ["indemnity"], []), 5)
+
+    assert finding.label == "Insurance and Indemnity"

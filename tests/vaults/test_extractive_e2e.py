@@ -10,7 +10,7 @@ import pytest
 
 from runs.models import Run, RunStep, UsageEntry
 from tests.conftest import Member
-from vaults import services
+from vaults import quotes, services
 from vaults.models import Vault, VaultObject
 
 pytestmark = pytest.mark.e2e
@@ -99,3 +99,55 @@ def test_execute_rejects_foreign_and_unknown_vault_and_object_ids(
         outside.status_code == 400 and nda.id in outside.json()["error"]["fields"]["objectIds"][0]
     )
     assert not Run.objects.exists()
+
+
+FINDING = re.compile(
+    r"^\d+\. (?P<label>[^:\n]+): [\"\u201c](?P<quote>.+)[\"\u201d] \((?P<cite>[^)]+)\)$"
+)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "guidance", "count"),
+    [
+        ("Review the NDA and return the top 5 issues.", "Focus on indemnity, liability, term.", 5),
+        ("What are the top 7 risks across these agreements?", None, 7),
+        ("When can the lease be terminated, and what rent is due?", None, None),
+        ("List 4 issues in the master services agreement.", None, 4),
+    ],
+)
+def test_every_quotation_it_makes_is_a_verified_whole_sentence(
+    alice: Member, demo: Vault, prompt: str, guidance: str | None, count: int | None
+) -> None:
+    body = execute(alice, prompt=prompt, guidance=guidance, vaultIds=[demo.id])
+
+    assert body["status"] == "completed", body
+    findings = [m for line in body["output"].splitlines() if (m := FINDING.match(line))]
+    citations = body["citations"]
+    assert findings and len(citations) == len(findings)
+    if count:
+        assert len(findings) == count
+    assert body["grounding"] == {
+        "quotes": len(findings), "verified": len(findings), "altered": 0, "notFound": 0
+    }  # fmt: skip
+    assert len({c["charStart"] for c in citations}) == len(citations)  # never the same twice
+    for finding, citation in zip(findings, citations, strict=True):
+        quote = finding["quote"]
+        assert citation["quote"] == quote and citation["status"] == "verified"
+        first = quote.lstrip('"\u201c(')[0]
+        assert first.isupper() or first.isdigit(), quote  # not cut mid-sentence
+        assert not quote.endswith(("...", "\u2026")) and quote[-1] in ".;:!?\"')", quote
+        assert not quotes.is_heading(quote), quote
+        # The label is the clause the quotation comes from.
+        assert re.sub(r"^\d+(\.\d+)*\.?\s+", "", citation["section"]) == finding["label"]
+        assert finding["cite"].startswith(citation["filename"])
+        if citation["pageStart"]:
+            assert finding["cite"].endswith(f"p. {citation['pageStart']}")
+
+
+def test_top_n_spans_the_documents_in_scope(alice: Member, demo: Vault) -> None:
+    body = execute(
+        alice, prompt="What are the top 7 risks across these agreements?", vaultIds=[demo.id]
+    )
+
+    filenames = {c["filename"] for c in body["citations"]}
+    assert len(body["citations"]) == 7 and len(filenames) >= 2

@@ -9,8 +9,8 @@ from typing import Any
 import casedev
 import pytest
 
-from runs.executor import tool_context
 from runs.models import Agent, Run
+from runs.selectors import tool_context
 from tests.conftest import Member
 from tests.vaults.conftest import make_run
 from vaults import selectors, services

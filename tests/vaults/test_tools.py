@@ -10,8 +10,8 @@ import pytest
 
 from agentexec.tools import registry
 from agentexec.tools.registry import ToolContext, ToolError, ToolResult
-from runs.executor import tool_context
 from runs.models import Run
+from runs.selectors import tool_context
 from tests.conftest import Member
 from tests.vaults.conftest import AddDocument, make_run
 from tests.vaults.documents import make_pdf
@@ -63,10 +63,13 @@ def test_search_returns_compact_cited_results(setup: dict[str, Any]) -> None:
         "chunkIndex",
         "pageStart",
         "pageEnd",
+        "cite",
+        "section",
         "text",
         "score",
     }
     assert hit["objectId"] == setup["allowed"].id and hit["filename"] == "nda.txt"
+    assert hit["cite"] == "nda.txt"  # how the answer names the passage: no pages in a .txt
 
 
 def test_a_run_limited_to_one_object_cannot_reach_another(setup: dict[str, Any]) -> None:
@@ -171,6 +174,7 @@ def test_read_serves_pages_and_windows(
 
     page_two = call(run, "vault.read", objectId=pdf.id, pageStart=2, pageEnd=2).content
     assert page_two["pageCount"] == 3 and page_two["text"] == "[page 2]\nPage two text."
+    assert page_two["cite"] == "nda.pdf, p. 2"
     window = call(run, "vault.read", objectId=pdf.id, offset=5, limit=3).content
     assert window["text"] == "one" and window["nextOffset"] == 8
     assert call(run, "vault.read", objectId=pdf.id).content["nextOffset"] is None
