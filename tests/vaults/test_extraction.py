@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from tests.vaults.conftest import AddDocument
 from tests.vaults.documents import make_docx, make_encrypted_pdf, make_pdf
-from vaults import extraction
+from vaults import extraction, selectors
 from vaults.chunking import CHUNK_SIZE, chunk_document
 from vaults.models import ObjectStatus, Vault
 
@@ -296,3 +298,46 @@ def test_a_heading_paragraph_starts_the_chunk_it_heads() -> None:
     _, _, spans = chunk_document([text], paged=False)
 
     assert [s.text.split("\n")[0] for s in spans] == ["1. Term", "2. Fees and Payment"]
+
+
+# --- Re-ingest ----------------------------------------------------------------------------------
+
+
+def test_reingest_gives_existing_objects_clean_text_sections_and_offsets(
+    vault: Vault, add_document: AddDocument
+) -> None:
+    obj = add_document(vault, "nda.md", AGREEMENT_MD)
+    other = add_document(vault, "other.txt", "1. Scope\n\nIt covers everything.")
+    # As an object ingested before clean Markdown text and section paths: raw text, no offsets.
+    obj.extracted.text = AGREEMENT_MD
+    obj.extracted.save(update_fields=["text"])
+    obj.chunks.update(section="", char_start=None, char_end=None, text="**raw** <span>")
+    out = io.StringIO()
+
+    call_command("reingest", "--object", obj.id, stdout=out)
+
+    obj.refresh_from_db()
+    chunks = list(obj.chunks.order_by("index"))
+    assert obj.status == ObjectStatus.COMPLETED, obj.error
+    assert "<span" not in obj.extracted.text
+    assert chunks[0].section == "1. Introduction"
+    assert all(obj.extracted.text[c.char_start : c.char_end] == c.text for c in chunks)
+    assert f"{obj.id} nda.md: completed" in out.getvalue()
+    assert other.id not in out.getvalue()  # only what was asked for
+    assert selectors.chunk_search(query="disclose information", vault_ids=[vault.id])
+
+
+def test_reingest_takes_a_vault_or_everything_and_refuses_to_guess(
+    vault: Vault, add_document: AddDocument
+) -> None:
+    obj = add_document(vault, "a.txt", "Plain words.")
+    out = io.StringIO()
+
+    call_command("reingest", "--vault", vault.id, stdout=out)
+    call_command("reingest", "--all", stdout=out)
+
+    assert out.getvalue().count(f"{obj.id} a.txt: completed") == 2
+    with pytest.raises(CommandError, match="say which objects"):
+        call_command("reingest")
+    with pytest.raises(CommandError, match="vault_nope"):
+        call_command("reingest", "--vault", "vault_nope")

@@ -15,9 +15,9 @@ ranks by all the words whatever it matched on, to find up to POOL candidates:
 3. then, if that found fewer than POOL: chunks holding all the common concepts, then all but
    the most common one, and so on (an AND is as small as its rarest concept), and last the
    chunks holding the rarest common concept. These tiers rank at most CAP candidates each;
-4. then, if all that found fewer than top_k and some words matched nothing (a variant
-   spelling, a word the documents inflect differently), a second, relaxed pass matches those
-   words' stems as prefixes ("licence" -> licen*).
+4. then, if all that found fewer than top_k, a second pass relaxes the rare words (held by
+   fewer chunks than top_k: a variant spelling, a word the documents inflect differently) to
+   their stems' prefixes ("licence" -> licen*, "licensor" -> licens*).
 
 The candidates are then ordered by vaults.search.rerank, the same on both backends (per-concept
 BM25 on Snowball stems, the section path weighted above the text), and the best top_k kept.
@@ -132,10 +132,17 @@ def search_chunks(
         )
         if collected.add(found):
             break
-    prefixes = _relaxed(concepts, counts)
-    if prefixes and len(collected.hits) < top_k:
+    prefixes = _relaxed(concepts, freqs, top_k) if len(collected.hits) < top_k else ()
+    if prefixes:
         found = backend.ranked(
-            "or", [prefixes], rank_groups, vaults, objects, limit=collected.wanted, cap=backend.CAP
+            "or",
+            [prefixes],
+            rank_groups,
+            vaults,
+            objects,
+            limit=collected.wanted,
+            cap=backend.CAP,
+            prefix=True,
         )
         collected.add(found)
         concepts = [*concepts, Concept(prefixes[0], prefixes)]
@@ -166,11 +173,12 @@ def _total_chunks() -> int:
     return cached[1]
 
 
-def _relaxed(concepts: list[Concept], counts: dict[str, int]) -> tuple[str, ...]:
-    """Stem prefixes of the words no document holds, for the relaxed pass."""
+def _relaxed(concepts: list[Concept], freqs: dict[str, int], top_k: int) -> tuple[str, ...]:
+    """Stem prefixes of the rare words (held by fewer chunks than top_k, or by none), for the
+    relaxed pass."""
     prefixes = []
     for concept in concepts:
-        if all(counts.get(w, 1) == 0 for w in concept.alternatives):
+        if freqs[concept.word] <= top_k:
             root = stem(concept.word)
             if len(root) >= PREFIX_MIN + 1 and root.isalpha():
                 prefixes.append(root[: max(PREFIX_MIN, len(root) - 2)])
