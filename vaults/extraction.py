@@ -1,4 +1,5 @@
-"""Text from stored files: plain text and Markdown, HTML (text only), PDF (with pages), DOCX.
+"""Text from stored files: plain text, Markdown and HTML (reduced to clean text: no markup,
+headings on lines of their own), PDF (with pages), DOCX (with heading styles).
 
 `extractor_for` says whether a file's type has an extractor at all (without one, ingest ends
 `stored`); `extract` raises ExtractionError with a message fit for the object's `error` when a
@@ -17,9 +18,9 @@ import logging
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from vaults.parsing import archive
 
@@ -54,10 +55,21 @@ def _check_text_size(size: int, limits: Limits) -> None:
         )
 
 
+class Heading(NamedTuple):
+    """A heading line the document's markup declares (Markdown/HTML h1-h6, DOCX heading
+    styles): the line at `offset` in pages[page] is a heading of `level` (1 is the top)."""
+
+    page: int
+    offset: int
+    level: int
+
+
 @dataclass
 class Extracted:
     pages: list[str]  # one entry per page for paged formats; one entry otherwise
     paged: bool
+    # Empty when the format has no heading markup; chunking then recognises headings by form.
+    headings: list[Heading] = field(default_factory=list)
 
     @property
     def text_length(self) -> int:
@@ -89,54 +101,165 @@ def extract_plain(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     return Extracted(pages=[text], paged=False)
 
 
+# Block elements end a line; these also leave a blank line (a paragraph break) around them.
 _BLOCK_TAGS = frozenset(
     """
-    address article aside blockquote br dd div dl dt fieldset figcaption figure footer form
-    h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead
-    title tr ul
+    address article aside blockquote dd div dl dt fieldset figcaption figure footer form
+    header hr li main nav ol p pre section table tbody tfoot thead title tr ul caption
     """.split()  # noqa: SIM905 - a word list reads best as text
 )
-_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head"})
+_PARAGRAPH_TAGS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "div",
+        "dl",
+        "fieldset",
+        "figure",
+        "footer",
+        "form",
+        "header",
+        "hr",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "ul",
+    ]
+)
+_HEADING_TAGS = {f"h{n}": n for n in range(1, 7)}
+_CELL_TAGS = frozenset({"td", "th"})
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe"})
+# A heading line is marked while the text is assembled, and the mark removed once lines settle:
+# U+E001..U+E006 (private use) stand for levels 1..6. Source text never keeps them.
+_MARKS = {chr(0xE000 + n): n for n in range(1, 7)}
+_MARK_CHARS = re.compile("[\ue000-\ue006]")
+_SPACES = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
+# Breaks while assembling: LINE ends a line (runs of them make one), "\n\n" a paragraph.
+LINE = "\x0b"
+_BREAKS = re.compile(r"[ \t]*[\x0b\n]\s*")
 
 
 class _HTMLText(HTMLParser):
+    """HTML reduced to text: blocks become lines and paragraphs, headings their own lines,
+    list items lines (ordered ones keep their numbers, as clause numbers are content), table
+    rows lines of cells joined by " | ", inline markup (emphasis, spans, labels, links)
+    dropped for its text, scripts and styles dropped, entities decoded."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skip_depth = 0
+        self.pre_depth = 0
+        self.lists: list[list[int] | None] = []  # per open list: [next number] for <ol>
+        self.cells_in_row = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS:
             self.skip_depth += 1
+        elif tag in _HEADING_TAGS:
+            self.parts.append("\n\n" + chr(0xE000 + _HEADING_TAGS[tag]))
+        elif tag in _CELL_TAGS:
+            self.parts.append(" | " if self.cells_in_row else "")
+            self.cells_in_row += 1
+        elif tag == "br":
+            self.parts.append(LINE)
+        elif tag == "ol":
+            start = dict(attrs).get("start") or "1"
+            self.lists.append([int(start) if start.isdigit() else 1])
+            self.parts.append("\n\n")
+        elif tag == "ul":
+            self.lists.append(None)
+            self.parts.append("\n\n")
+        elif tag == "li":
+            counter = self.lists[-1] if self.lists else None
+            self.parts.append(f"{LINE}{counter[0]}. " if counter else LINE)
+            if counter:
+                counter[0] += 1
         elif tag in _BLOCK_TAGS:
-            self.parts.append("\n\n" if tag in {"p", "div", "section", "article"} else "\n")
+            self.pre_depth += tag == "pre"
+            self.cells_in_row = 0 if tag == "tr" else self.cells_in_row
+            self.parts.append("\n\n" if tag in _PARAGRAPH_TAGS else LINE)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP_TAGS:
             self.skip_depth = max(0, self.skip_depth - 1)
+        elif tag in _HEADING_TAGS:
+            self.parts.append("\n\n")
+        elif tag in ("ol", "ul"):
+            if self.lists:
+                self.lists.pop()
+            self.parts.append("\n\n")
         elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
+            self.pre_depth = max(0, self.pre_depth - (tag == "pre"))
+            self.parts.append("\n\n" if tag in _PARAGRAPH_TAGS else LINE)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS:
-            self.parts.append("\n")
+        if tag == "br" or tag in _BLOCK_TAGS:
+            self.parts.append(LINE)
 
     def handle_data(self, data: str) -> None:
-        if not self.skip_depth:
-            self.parts.append(data)
+        if self.skip_depth:
+            return
+        data = _MARK_CHARS.sub("", data)
+        self.parts.append(data if self.pre_depth else _SPACES.sub(" ", data))
+
+
+def _settle(raw: str) -> tuple[str, list[Heading]]:
+    """Lines trimmed, runs of blank lines made one, heading marks turned into (offset, level)."""
+    raw = _BREAKS.sub(lambda m: "\n\n" if m.group().count("\n") >= 2 else "\n", raw)
+    lines = [" ".join(line.split()) for line in raw.split("\n")]
+    out: list[str] = []
+    headings: list[Heading] = []
+    position = 0
+    blank = True  # no leading blank lines
+    for line in lines:
+        level = _MARKS.get(line[:1]) if line else None
+        line = _MARK_CHARS.sub("", line).strip() if level is not None else _MARK_CHARS.sub("", line)
+        if not line:
+            if not blank:
+                out.append("")
+                position += 1
+            blank = True
+            continue
+        if level is not None:
+            headings.append(Heading(0, position, level))
+        out.append(line)
+        position += len(line) + 1
+        blank = False
+    return _clean("\n".join(out).strip()), headings
+
+
+def _html_to_text(html: str) -> tuple[str, list[Heading]]:
+    parser = _HTMLText()
+    parser.feed(html)
+    parser.close()
+    return _settle("".join(parser.parts))
 
 
 def extract_html(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
-    parser = _HTMLText()
-    parser.feed(_decode(data))
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    text = _clean(text.strip())
+    _check_text_size(len(data), limits)  # HTML is never shorter than its text
+    text, headings = _html_to_text(_decode(data))
     _check_text_size(len(text.encode()), limits)
-    return Extracted(pages=[text], paged=False)
+    return Extracted(pages=[text], paged=False, headings=headings)
+
+
+def extract_markdown(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
+    """CommonMark (with tables and strikethrough) rendered to HTML, then reduced like HTML:
+    inline HTML in the source (spans, labels) goes the same way as the rendered markup."""
+    from markdown_it import MarkdownIt
+
+    source = _decode(data)
+    _check_text_size(len(source.encode()), limits)
+    renderer = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    text, headings = _html_to_text(renderer.render(_clean(source)))
+    _check_text_size(len(text.encode()), limits)
+    return Extracted(pages=[text], paged=False, headings=headings)
 
 
 def _line_key(line: str) -> str:
@@ -238,16 +361,16 @@ def extract_docx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
             max_ratio=limits.max_compression_ratio,
         )
         document = docx.Document(io.BytesIO(data))
-        parts: list[str] = []
+        parts: list[tuple[str, int | None]] = []
         size = 0
         for block in document.iter_inner_content():
             if isinstance(block, Table):
                 for row in block.rows:
                     cells = list(dict.fromkeys(cell.text.strip() for cell in row.cells))
-                    parts.append(" | ".join(c for c in cells if c))
+                    parts.append((" | ".join(c for c in cells if c), None))
             else:
-                parts.append(block.text)
-            size += len(parts[-1]) + 2
+                parts.append((block.text, _docx_heading_level(block)))
+            size += len(parts[-1][0]) + 2
             _check_text_size(size, limits)  # characters: a cheap lower bound of the bytes
     except archive.ArchiveRejected as exc:
         raise ExtractionError(str(exc)) from exc
@@ -256,17 +379,41 @@ def extract_docx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     except Exception as exc:  # a corrupt file trips the parser anywhere, with any exception
         _raise_memory_error(exc)
         raise ExtractionError(f"the DOCX could not be read (corrupt or not a DOCX): {exc}") from exc
-    text = _clean("\n\n".join(p.strip() for p in parts if p.strip()))
+    paragraphs: list[str] = []
+    headings: list[Heading] = []
+    position = 0
+    for raw, level in parts:
+        paragraph = _clean(raw).strip()
+        if not paragraph:
+            continue
+        if level is not None and "\n" not in paragraph:
+            headings.append(Heading(0, position, level))
+        paragraphs.append(paragraph)
+        position += len(paragraph) + 2
+    text = "\n\n".join(paragraphs)
     _check_text_size(len(text.encode()), limits)
-    return Extracted(pages=[text], paged=False)
+    return Extracted(pages=[text], paged=False, headings=headings)
+
+
+_DOCX_HEADING = re.compile(r"^(?:heading|überschrift|titre)\s*(\d)$", re.IGNORECASE)
+
+
+def _docx_heading_level(paragraph: object) -> int | None:
+    """The heading level of a paragraph by its style ("Heading 2" is 2, "Title" is 1)."""
+    style = getattr(paragraph, "style", None)
+    name = (getattr(style, "name", None) or "").strip()
+    if name.lower() == "title":
+        return 1
+    match = _DOCX_HEADING.match(name)
+    return int(match.group(1)) if match else None
 
 
 Extractor = Callable[[bytes, Limits], Extracted]
 
 _BY_TYPE: dict[str, Extractor] = {
     "text/plain": extract_plain,
-    "text/markdown": extract_plain,
-    "text/x-markdown": extract_plain,
+    "text/markdown": extract_markdown,
+    "text/x-markdown": extract_markdown,
     "text/csv": extract_plain,
     "application/json": extract_plain,
     "text/html": extract_html,
@@ -277,8 +424,8 @@ _BY_TYPE: dict[str, Extractor] = {
 _BY_EXTENSION: dict[str, Extractor] = {
     ".txt": extract_plain,
     ".text": extract_plain,
-    ".md": extract_plain,
-    ".markdown": extract_plain,
+    ".md": extract_markdown,
+    ".markdown": extract_markdown,
     ".csv": extract_plain,
     ".json": extract_plain,
     ".html": extract_html,
@@ -304,10 +451,12 @@ CONTENT_TYPES_BY_EXTENSION = {
 def extractor_for(content_type: str, filename: str) -> Extractor | None:
     """The extractor for a file, by its declared type, else (for generic types) its extension."""
     base_type = content_type.split(";", 1)[0].strip().lower()
+    ext = posixpath.splitext(filename.lower())[1]
+    if base_type == "text/plain" and ext in (".md", ".markdown"):
+        return extract_markdown  # Markdown is often sent as plain text
     if base_type in _BY_TYPE:
         return _BY_TYPE[base_type]
     if base_type in _GENERIC_TYPES or base_type.startswith("text/"):
-        ext = posixpath.splitext(filename.lower())[1]
         found = _BY_EXTENSION.get(ext)
         if found is None and base_type.startswith("text/"):
             return extract_plain

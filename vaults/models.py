@@ -129,10 +129,11 @@ class ObjectText(models.Model):
 
 
 class Chunk(models.Model):
-    """A passage of an object's text, the unit of search. Full-text indexing lives in the
-    database: an FTS5 table kept in step by triggers on SQLite, a generated tsvector column with
-    a GIN index on PostgreSQL (both created in migration 0002). A later migration that makes
-    SQLite rebuild this table drops those triggers: it must create them again."""
+    """A passage of an object's text, the unit of search. Full-text indexing (of the section and
+    the text) lives in the database: an FTS5 table kept in step by triggers on SQLite, a
+    generated tsvector column with a GIN index on PostgreSQL (created in migration 0002, remade
+    with the section in 0003). A later migration that makes SQLite rebuild this table drops those
+    triggers: it must create them again, as 0003 does."""
 
     object = models.ForeignKey(VaultObject, on_delete=models.CASCADE, related_name="chunks")
     # Denormalised from object.vault: search filters chunks by vault without a join.
@@ -141,6 +142,13 @@ class Chunk(models.Model):
     text = models.TextField()
     page_start = models.PositiveIntegerField(null=True, blank=True)
     page_end = models.PositiveIntegerField(null=True, blank=True)
+    # The heading path the passage sits under ("Article 2 > 2.1 Definitions"); blank if none.
+    # Indexed for search with the text, and weighted above it.
+    section = models.CharField(max_length=300, blank=True, default="")
+    # Where the passage is in ObjectText.text: text[char_start:char_end] == self.text. Null only
+    # for chunks made before offsets were kept (manage.py reingest fills them).
+    char_start = models.PositiveIntegerField(null=True, blank=True)
+    char_end = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["object", "index"]

@@ -178,6 +178,7 @@ def search_chunk_output(result: SearchResult) -> dict[str, Any]:
         "chunk_index": chunk.index,
         "page_start": chunk.page_start,
         "page_end": chunk.page_end,
+        "section": chunk.section,
         "text": chunk.text[:PREVIEW_CHARS],
         "score": result.score,
         "distance": None,

@@ -152,6 +152,7 @@ SEARCH = obj(
                     "chunk_index": INTEGER,
                     "page_start": nullable(INTEGER),
                     "page_end": nullable(INTEGER),
+                    "section": STRING,
                     "text": STRING,
                     "score": NUMBER,
                     "distance": {"type": "null"},

@@ -124,6 +124,18 @@ def page_texts(
     ]
 
 
+def section_at(*, obj: VaultObject, position: int) -> str:
+    """The section path of the object's text at `position` (of the chunk starting there or
+    before it); blank when unknown."""
+    chunk = (
+        obj.chunks.filter(char_start__lte=position)
+        .order_by("-char_start")
+        .values_list("section", flat=True)
+        .first()
+    )
+    return chunk or ""
+
+
 @dataclass(frozen=True)
 class SearchResult:
     chunk: Chunk  # with .object selected

@@ -499,7 +499,9 @@ def _relaxed_commit() -> None:
 def _index(
     obj: VaultObject, claim: datetime, extracted: extraction.Extracted
 ) -> VaultObject | None:
-    text, offsets, spans = chunk_document(extracted.pages, paged=extracted.paged)
+    text, offsets, spans = chunk_document(
+        extracted.pages, paged=extracted.paged, headings=extracted.headings
+    )
     if not _chunks_delete(obj.id, claim):
         return _ingest_lost(obj)
     batch = settings.INGEST_CHUNK_BATCH
@@ -550,10 +552,23 @@ def _insert_chunks(obj: VaultObject, spans: list[Span]) -> None:
     throughput is bound by this insert, and building a model instance per chunk doubled its
     cost."""
     quote = connection.ops.quote_name
-    names = ("object_id", "vault_id", "index", "text", "page_start", "page_end")
+    names = (
+        "object_id", "vault_id", "index", "text", "page_start", "page_end", "section",
+        "char_start", "char_end",
+    )  # fmt: skip
     table, columns = quote(Chunk._meta.db_table), ", ".join(quote(c) for c in names)
     rows = [
-        (obj.id, obj.vault_id, span.index, span.text, span.page_start, span.page_end)
+        (
+            obj.id,
+            obj.vault_id,
+            span.index,
+            span.text,
+            span.page_start,
+            span.page_end,
+            span.section,
+            span.start,
+            span.end,
+        )
         for span in spans
     ]
     with connection.cursor() as cursor:

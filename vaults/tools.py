@@ -13,8 +13,8 @@ from typing import Any
 from django.conf import settings
 
 from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult, register
-from vaults import extraction, quotes, selectors, services
-from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
+from vaults import chunking, extraction, selectors, services
+from vaults.models import ObjectStatus, ObjectText, Vault, VaultObject
 
 SEARCH_TOP_K_DEFAULT = 5
 SEARCH_TOP_K_MAX = 20
@@ -106,15 +106,6 @@ def cite_label(filename: str, page_start: int | None, page_end: int | None) -> s
     return f"{filename}, pp. {page_start}-{page_end}"
 
 
-def chunk_section(chunk: Chunk) -> str:
-    """The heading of the section a chunk sits in, read from the object's text (the nearest
-    heading line before the chunk), so a model labels a finding with its real clause."""
-    text = ObjectText.objects.filter(object_id=chunk.object_id).values_list("text", flat=True)
-    body = text.first() or ""
-    at = body.find(chunk.text)
-    return quotes.section_before(body, at) if at != -1 else ""
-
-
 # --- vault.search -----------------------------------------------------------------------------
 
 
@@ -143,10 +134,10 @@ def search_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
                 "objectId": r.chunk.object_id,
                 "filename": r.chunk.object.filename,
                 "chunkIndex": r.chunk.index,
+                "section": r.chunk.section,
                 "pageStart": r.chunk.page_start,
                 "pageEnd": r.chunk.page_end,
                 "cite": cite_label(r.chunk.object.filename, r.chunk.page_start, r.chunk.page_end),
-                "section": chunk_section(r.chunk),
                 "text": r.chunk.text[:RESULT_TEXT_CHARS],
                 "score": r.score,
             }
@@ -206,21 +197,31 @@ def read_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
     page_count = len(text.page_offsets) or None
     page_start = _int(input, "pageStart", None, 1, 1_000_000)
     page_end = _int(input, "pageEnd", None, 1, 1_000_000)
+    starts: list[tuple[int, int, int]] = []  # (offset in body, page, offset in text)
     if (page_start or page_end) and page_count:
         first, last = page_start or 1, min(page_end or page_start or page_count, page_count)
         if first > last:
             raise ToolError(f"pageStart must be within 1..{page_count} and not after pageEnd")
-        body = "\n\n".join(
-            f"[page {n}]\n{t}" for n, t in selectors.page_texts(text, start=first, end=last)
-        )
+        parts, length = [], 0
+        for number, page_text in selectors.page_texts(text, start=first, end=last):
+            part = f"[page {number}]\n{page_text}"
+            starts.append(
+                (length + len(part) - len(page_text), number, text.page_offsets[number - 1])
+            )
+            parts.append(part)
+            length += len(part) + 2
+        body = "\n\n".join(parts)
     else:
         first, last, body = None, None, text.text
     offset = _int(input, "offset", 0, 0, 1_000_000_000) or 0
     limit = _int(input, "limit", READ_LIMIT_DEFAULT, 1, READ_LIMIT_MAX) or READ_LIMIT_DEFAULT
     window = body[offset : offset + limit]
+    page, position = _page_and_position(text, starts, offset)
     content = {
         "objectId": obj.id,
         "filename": obj.filename,
+        "section": selectors.section_at(obj=obj, position=position),
+        "page": page,
         "pageCount": page_count,
         "pageStart": first,
         "pageEnd": last,
@@ -231,6 +232,21 @@ def read_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
         "nextOffset": offset + limit if offset + limit < len(body) else None,
     }
     return _ok(content, "/vault/{id}/objects/{objectId}/text", "GET")
+
+
+def _page_and_position(
+    text: ObjectText, starts: list[tuple[int, int, int]], offset: int
+) -> tuple[int | None, int]:
+    """The page and the offset in the object's text where a read window starts, so the model
+    can cite it: `starts` are the pages of a page-range body, empty for the whole text."""
+    if not starts:
+        page = chunking.page_of(text.page_offsets, offset) if text.page_offsets else None
+        return page, offset
+    body_start, page, text_start = starts[0]
+    for candidate in starts:
+        if candidate[0] <= offset:
+            body_start, page, text_start = candidate
+    return page, text_start + max(0, offset - body_start)
 
 
 # --- vault.write ------------------------------------------------------------------------------
@@ -275,7 +291,8 @@ TOOLS = (
     Tool(
         "vault.search",
         "Search the documents in this run's vaults. Ask in plain words or a question; results "
-        "are the best-matching passages with document name, page and chunk index.",
+        "are the best-matching passages with document name, section, pages and chunk index, "
+        "to cite.",
         {
             "type": "object",
             "properties": {

@@ -2,27 +2,123 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from tests.vaults.conftest import AddDocument
 from tests.vaults.documents import make_docx, make_encrypted_pdf, make_pdf
-from vaults import extraction
+from vaults import extraction, selectors
 from vaults.chunking import CHUNK_SIZE, chunk_document
 from vaults.models import ObjectStatus, Vault
 
 
-def test_it_reads_plain_text_and_markdown() -> None:
+def test_it_reads_plain_text() -> None:
     text = extraction.extract(
         "Café terms.\r\nLine two.".encode(), content_type="text/plain", filename="a.txt"
     )
-    markdown = extraction.extract(
-        b"# Title\n\n**Bold** term.", content_type="text/markdown", filename="a.md"
-    )
 
     assert text is not None and text.pages == ["Café terms.\nLine two."] and not text.paged
-    assert markdown is not None and "**Bold** term." in markdown.pages[0]
+
+
+# A lawyer-drafted Markdown agreement as such templates are published: emphasis, inline HTML
+# for cover-page links and form labels, a table, lists, a link, an HTML entity.
+AGREEMENT_MD = """\
+# Mutual Non-Disclosure Agreement
+
+## 1. Introduction
+
+This **Mutual Non-Disclosure Agreement** (which includes the <span class="coverpage_link">Cover \
+Page</span>) allows each party (<label>Disclosing Party</label>) to disclose information.
+
+## 2. Term and Termination
+
+1. **Term.** The Agreement *ends* on the <span class="keyterms_link">Expiration Date</span>.
+2. **Survival.** Sections 3 &amp; 4 survive, see [the Cover Page](https://example.com/cp).
+
+| Term | Period |
+| --- | --- |
+| NDA Term | 1 year |
+| Confidentiality Period | 2 years |
+
+- first item
+- second item
+"""
+
+
+def test_markdown_is_reduced_to_clean_text() -> None:
+    extracted = extraction.extract(
+        AGREEMENT_MD.encode(), content_type="text/markdown", filename="nda.md"
+    )
+
+    assert extracted is not None and not extracted.paged
+    text = extracted.pages[0]
+    assert text == (
+        "Mutual Non-Disclosure Agreement\n\n"
+        "1. Introduction\n\n"
+        "This Mutual Non-Disclosure Agreement (which includes the Cover Page) allows each party "
+        "(Disclosing Party) to disclose information.\n\n"
+        "2. Term and Termination\n\n"
+        "1. Term. The Agreement ends on the Expiration Date.\n"
+        "2. Survival. Sections 3 & 4 survive, see the Cover Page.\n\n"
+        "Term | Period\n"
+        "NDA Term | 1 year\n"
+        "Confidentiality Period | 2 years\n\n"
+        "first item\n"
+        "second item"
+    )
+    for markup in ("**", "<span", "<label", "#", "](", "&amp;", "| ---"):
+        assert markup not in text
+    lines = text.split("\n")
+    declared = [(lines_at(text, h.offset), h.level) for h in extracted.headings]
+    assert declared == [
+        ("Mutual Non-Disclosure Agreement", 1),
+        ("1. Introduction", 2),
+        ("2. Term and Termination", 2),
+    ]
+    assert lines[0] == "Mutual Non-Disclosure Agreement"
+
+
+def lines_at(text: str, offset: int) -> str:
+    end = text.find("\n", offset)
+    return text[offset : end if end != -1 else len(text)]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "filename"),
+    [
+        ("text/markdown", "a.txt"),
+        ("text/x-markdown", "a"),
+        ("text/plain", "a.md"),
+        ("application/octet-stream", "a.markdown"),
+        ("", "A.MD"),
+    ],
+)
+def test_markdown_is_known_by_type_or_extension(content_type: str, filename: str) -> None:
+    assert extraction.extractor_for(content_type, filename) is extraction.extract_markdown
+
+
+def test_markdown_ingest_keeps_the_original_file_and_indexes_clean_text(
+    vault: Vault, add_document: AddDocument
+) -> None:
+    obj = add_document(vault, "nda.md", AGREEMENT_MD)
+
+    assert obj.status == ObjectStatus.COMPLETED
+    with obj.file.open("rb") as stored:
+        assert stored.read() == AGREEMENT_MD.encode()  # the download is the source, as sent
+    text = obj.extracted.text
+    assert "<span" not in text and "**" not in text and "# " not in text
+    chunks = list(obj.chunks.order_by("index"))
+    assert all("<label" not in c.text and "**" not in c.text for c in chunks)
+    assert [c.section for c in chunks] == [
+        "1. Introduction",
+        "2. Term and Termination > 1. Term",
+        "2. Term and Termination > 2. Survival",
+    ]
+    assert chunks[1].text.startswith("2. Term and Termination\n\n1. Term. The Agreement ends")
+    assert all(text[c.char_start : c.char_end] == c.text for c in chunks)
 
 
 def test_it_reads_legacy_encodings_and_drops_nul() -> None:
@@ -35,6 +131,24 @@ def test_form_feeds_split_plain_text_into_pages() -> None:
         b"page one\fpage two", content_type="text/plain", filename="t.txt"
     )
     assert extracted is not None and extracted.paged and extracted.pages == ["page one", "page two"]
+
+
+def test_html_is_reduced_to_lines_paragraphs_and_table_rows() -> None:
+    html = (
+        b"<html><body><h2>5. Term and\n   Termination</h2><p>This <b>Agreement</b>\n"
+        b"<span class='x'>ends</span> on <a href='#d'>the date</a>.</p>"
+        b"<ol start='3'><li>First.</li><li>Second.</li></ol>"
+        b"<table><tr><th>Fee</th><th>Amount</th></tr>\n<tr><td>Setup</td><td>&euro;5</td></tr>"
+        b"</table><label>Name</label><br>Signature</body></html>"
+    )
+    extracted = extraction.extract(html, content_type="text/html", filename="a.html")
+
+    assert extracted is not None
+    assert extracted.pages[0] == (
+        "5. Term and Termination\n\nThis Agreement ends on the date.\n\n3. First.\n4. Second."
+        "\n\nFee | Amount\nSetup | \u20ac5\n\nName\nSignature"
+    )
+    assert extracted.headings == [extraction.Heading(0, 0, 2)]
 
 
 def test_it_keeps_html_text_and_drops_scripts_and_styles() -> None:
@@ -184,3 +298,46 @@ def test_a_heading_paragraph_starts_the_chunk_it_heads() -> None:
     _, _, spans = chunk_document([text], paged=False)
 
     assert [s.text.split("\n")[0] for s in spans] == ["1. Term", "2. Fees and Payment"]
+
+
+# --- Re-ingest ----------------------------------------------------------------------------------
+
+
+def test_reingest_gives_existing_objects_clean_text_sections_and_offsets(
+    vault: Vault, add_document: AddDocument
+) -> None:
+    obj = add_document(vault, "nda.md", AGREEMENT_MD)
+    other = add_document(vault, "other.txt", "1. Scope\n\nIt covers everything.")
+    # As an object ingested before clean Markdown text and section paths: raw text, no offsets.
+    obj.extracted.text = AGREEMENT_MD
+    obj.extracted.save(update_fields=["text"])
+    obj.chunks.update(section="", char_start=None, char_end=None, text="**raw** <span>")
+    out = io.StringIO()
+
+    call_command("reingest", "--object", obj.id, stdout=out)
+
+    obj.refresh_from_db()
+    chunks = list(obj.chunks.order_by("index"))
+    assert obj.status == ObjectStatus.COMPLETED, obj.error
+    assert "<span" not in obj.extracted.text
+    assert chunks[0].section == "1. Introduction"
+    assert all(obj.extracted.text[c.char_start : c.char_end] == c.text for c in chunks)
+    assert f"{obj.id} nda.md: completed" in out.getvalue()
+    assert other.id not in out.getvalue()  # only what was asked for
+    assert selectors.chunk_search(query="disclose information", vault_ids=[vault.id])
+
+
+def test_reingest_takes_a_vault_or_everything_and_refuses_to_guess(
+    vault: Vault, add_document: AddDocument
+) -> None:
+    obj = add_document(vault, "a.txt", "Plain words.")
+    out = io.StringIO()
+
+    call_command("reingest", "--vault", vault.id, stdout=out)
+    call_command("reingest", "--all", stdout=out)
+
+    assert out.getvalue().count(f"{obj.id} a.txt: completed") == 2
+    with pytest.raises(CommandError, match="say which objects"):
+        call_command("reingest")
+    with pytest.raises(CommandError, match="vault_nope"):
+        call_command("reingest", "--vault", "vault_nope")

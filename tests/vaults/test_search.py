@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from tests.conftest import Member
 from tests.vaults.conftest import AddDocument
 from vaults import search, selectors, services
 from vaults.models import Vault, VaultObject
@@ -113,3 +114,86 @@ def test_top_k_limits_results(vault: Vault, add_document: AddDocument) -> None:
     for i in range(6):
         add_document(vault, f"{i}.txt", f"Indemnity clause number {i}.")
     assert len(selectors.chunk_search(query="indemnity", vault_ids=[vault.id], top_k=4)) == 4
+
+
+# --- Questions as people ask them ---------------------------------------------------------------
+
+
+def test_plain_words_find_the_drafted_words(vault: Vault, add_document: AddDocument) -> None:
+    add_document(
+        vault,
+        "patent.txt",
+        "If You institute patent litigation against any entity, the patent licenses granted "
+        "to You under this License shall terminate as of the date such litigation is filed.",
+    )
+    add_document(vault, "fees.txt", "Customer shall pay each undisputed invoice within 45 days.")
+    add_document(vault, "share.txt", "The Recipient shall not disclose Confidential Information.")
+
+    assert filenames(vault, "what if I sue someone?") == ["patent.txt"]
+    assert filenames(vault, "when does it end?") == ["patent.txt"]
+    assert filenames(vault, "how much do we pay?") == ["fees.txt"]
+    assert filenames(vault, "can they share our secrets?") == ["share.txt"]
+
+
+def test_a_concept_is_one_or_group_not_an_and_of_its_synonyms(
+    vault: Vault, add_document: AddDocument
+) -> None:
+    add_document(vault, "a.txt", "Either party may terminate on notice.")
+    add_document(vault, "b.txt", "This Agreement shall expire after one year.")
+    add_document(vault, "c.txt", "The premises include the roof.")
+
+    assert sorted(filenames(vault, "when does the contract end?")) == ["a.txt", "b.txt"]
+
+
+def test_the_asked_word_outranks_its_synonyms(vault: Vault, add_document: AddDocument) -> None:
+    add_document(vault, "synonym.txt", "Each party may seek remedies for a breach of contract.")
+    add_document(vault, "asked.txt", "Each party may seek remedies if the other breaks the rules.")
+
+    assert filenames(vault, "what if someone breaks it?") == ["asked.txt", "synonym.txt"]
+
+
+def test_a_phrase_in_the_table_finds_its_drafted_words(
+    vault: Vault, add_document: AddDocument
+) -> None:
+    add_document(vault, "waiver.txt", "The Affirmer waives and surrenders all copyright.")
+    add_document(vault, "other.txt", "Up and away the author went to give a talk.")
+
+    assert filenames(vault, "does the author give up copyright?")[0] == "waiver.txt"
+
+
+def test_section_headings_rank_their_chunks(vault: Vault, add_document: AddDocument) -> None:
+    body = "The parties agree to the obligations set out here in full. " * 3
+    add_document(
+        vault,
+        "msa.txt",
+        f"1. Indemnification\n\n{body}\n\n2. General\n\n{body} Indemnification is excluded.",
+    )
+
+    results = selectors.chunk_search(query="indemnification", vault_ids=[vault.id])
+
+    assert [r.chunk.section for r in results] == ["1. Indemnification", "2. General"]
+
+
+def test_a_word_no_document_holds_is_relaxed_to_its_stem_prefix(
+    vault: Vault, add_document: AddDocument
+) -> None:
+    add_document(vault, "grant.txt", "Each Contributor grants You a licensee-friendly grant.")
+    add_document(vault, "roof.txt", "The landlord maintains the roof.")
+
+    # "licensor" is in no document; its stem's prefix finds "licensee".
+    assert filenames(vault, "licensor") == ["grant.txt"]
+
+
+def test_the_search_api_returns_each_chunk_s_section(
+    alice: Member, vault: Vault, add_document: AddDocument
+) -> None:
+    add_document(vault, "lease.md", "# Lease\n\n## 4. Security Deposit\n\nTenant shall deposit.")
+
+    response = alice.client.post(
+        f"/vault/{vault.id}/search", {"query": "how big is the deposit?"}, format="json"
+    )
+
+    assert response.status_code == 200
+    [chunk] = response.json()["chunks"]
+    assert chunk["section"] == "4. Security Deposit" and chunk["page_start"] is None
+    assert chunk["text"] == "Lease\n\n4. Security Deposit\n\nTenant shall deposit."

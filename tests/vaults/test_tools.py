@@ -61,15 +61,34 @@ def test_search_returns_compact_cited_results(setup: dict[str, Any]) -> None:
         "objectId",
         "filename",
         "chunkIndex",
+        "section",
         "pageStart",
         "pageEnd",
         "cite",
-        "section",
         "text",
         "score",
     }
     assert hit["objectId"] == setup["allowed"].id and hit["filename"] == "nda.txt"
     assert hit["cite"] == "nda.txt"  # how the answer names the passage: no pages in a .txt
+
+
+def test_search_and_read_give_the_section_and_page_to_cite(
+    alice: Member, vault: Vault, add_document: AddDocument
+) -> None:
+    pdf = add_document(
+        vault,
+        "nda.pdf",
+        make_pdf(["1. Definitions\nWords mean things.", "9. Indemnity\nBluejay shall indemnify."]),
+    )
+    run = make_run(alice.organization, vault_ids=[vault.id])
+
+    [hit] = call(run, "vault.search", query="who indemnifies?").content["results"]
+    page_two = call(run, "vault.read", objectId=pdf.id, pageStart=2).content
+    start = call(run, "vault.read", objectId=pdf.id).content
+
+    assert (hit["section"], hit["pageStart"], hit["pageEnd"]) == ("9. Indemnity", 2, 2)
+    assert (page_two["section"], page_two["page"]) == ("9. Indemnity", 2)
+    assert (start["section"], start["page"]) == ("1. Definitions", 1)
 
 
 def test_a_run_limited_to_one_object_cannot_reach_another(setup: dict[str, Any]) -> None:

@@ -93,7 +93,11 @@ def _extracted(result: oneshot.OneShotResult, bounds: extraction.Limits) -> extr
         and isinstance(payload, dict)
         and isinstance(payload.get("pages"), list)
     ):
-        return extraction.Extracted(pages=payload["pages"], paged=bool(payload.get("paged")))
+        return extraction.Extracted(
+            pages=payload["pages"],
+            paged=bool(payload.get("paged")),
+            headings=_headings(payload.get("headings"), len(payload["pages"])),
+        )
     if result.exit_code == REJECTED_EXIT and isinstance(payload, dict) and "error" in payload:
         raise extraction.ExtractionError(str(payload["error"]))
     tail = result.stderr.strip().splitlines()[-1:] or ["no output"]
@@ -101,3 +105,20 @@ def _extracted(result: oneshot.OneShotResult, bounds: extraction.Limits) -> extr
     raise extraction.ExtractionError(
         f"text extraction failed unexpectedly (exit code {result.exit_code}): {tail[0][:300]}"
     )
+
+
+def _headings(value: object, page_count: int) -> list[extraction.Heading]:
+    """The child's heading list, keeping only well-formed entries (it parsed untrusted input)."""
+    if not isinstance(value, list):
+        return []
+    headings = []
+    for item in value:
+        if (
+            isinstance(item, list)
+            and len(item) == 3
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in item)
+            and item[0] < page_count
+            and 1 <= item[2] <= 6
+        ):
+            headings.append(extraction.Heading(*item))
+    return headings

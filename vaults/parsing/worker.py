@@ -1,7 +1,8 @@
 """The text extraction child: `python -m vaults.parsing.worker --content-type T --filename F
-[limits]` reads a file's bytes on stdin and writes `{"pages": [...], "paged": bool}` on stdout
-(exit 0), or `{"error": message}` for a document that cannot be read (exit 2). Running out of
-memory exits MEMORY_EXIT. Standard library, vaults.extraction and its parsers only: no Django.
+[limits]` reads a file's bytes on stdin and writes `{"pages": [...], "paged": bool, "headings":
+[[page, offset, level], ...]}` on stdout (exit 0), or `{"error": message}` for a document that
+cannot be read (exit 2). Running out of memory exits MEMORY_EXIT. Standard library,
+vaults.extraction and its parsers only: no Django.
 """
 
 from __future__ import annotations
@@ -63,7 +64,13 @@ def main(argv: list[str]) -> int:
     if extracted is None:
         _write({"error": "this file type has no text extraction"})
         return REJECTED_EXIT
-    _write({"pages": extracted.pages, "paged": extracted.paged})
+    _write(
+        {
+            "pages": extracted.pages,
+            "paged": extracted.paged,
+            "headings": [list(h) for h in extracted.headings],
+        }
+    )
     return 0
 
 

@@ -1,5 +1,6 @@
 """PostgreSQL full text: the generated `search_vector` column (GIN-indexed, 'english': stemmed,
-stop words dropped) matched against terms combined with && or ||, ranked by ts_rank_cd.
+stop words dropped; the section weighted A, the text B) matched against groups of alternatives
+combined with && or ||, ranked by ts_rank_cd.
 
 Document counts for planning are estimated from the planner's statistics on the column
 (pg_stats.most_common_elems, kept fresh by autovacuum's ANALYZE): a word that is not among the
@@ -61,24 +62,39 @@ def doc_freqs(terms: list[str]) -> dict[str, int]:
     return counts
 
 
-def _tsquery(mode: str, count: int) -> str:
+def _word(prefix: bool) -> str:
+    # A prefix is a stem: matched against the lexemes as they are ('simple'), with :*.
+    return "to_tsquery('simple', %s || ':*')" if prefix else "plainto_tsquery('english', %s)"
+
+
+def _tsquery(mode: str, groups: list[tuple[str, ...]], prefix: bool = False) -> tuple[str, list]:
+    """The tsquery SQL for `groups` combined by `mode`, and its parameters (every word is a
+    parameter: no query syntax can reach the engine)."""
+    parts = ["(" + " || ".join([_word(prefix)] * len(g)) + ")" for g in groups]
     joiner = " && " if mode == "and" else " || "
-    return "(" + joiner.join(["plainto_tsquery('english', %s)"] * count) + ")"
+    return "(" + joiner.join(parts) + ")", [w for g in groups for w in g]
 
 
 def ranked(
     mode: str,
-    terms: list[str],
-    rank_terms: list[str],
+    groups: list[tuple[str, ...]],
+    rank_groups: list[tuple[str, ...]],
     vault_ids: list[str],
     object_ids: list[str] | None,
     *,
     limit: int,
     cap: int | None,
+    prefix: bool = False,
 ) -> list[Hit]:
-    """Chunks matching `terms` combined by `mode`, ranked by all of `rank_terms`."""
-    # Each term goes through plainto_tsquery as a parameter: no query syntax can reach it.
-    params: list[Any] = [*terms, *rank_terms, vault_ids]
+    """Chunks matching `groups` combined by `mode`, ranked by all of `rank_groups`; `prefix`:
+    the groups' words are prefixes (a relaxed pass)."""
+    match_sql, match_params = _tsquery(mode, groups, prefix)
+    rank_sql, rank_params = _tsquery("or", rank_groups) if rank_groups else (match_sql, [])
+    if prefix and rank_groups:
+        rank_sql = f"({rank_sql} || {match_sql})"
+    if prefix or not rank_groups:
+        rank_params = [*rank_params, *match_params]
+    params: list[Any] = [*match_params, *rank_params, vault_ids]
     scope = "c.vault_id = ANY(%s)"
     if object_ids is not None:
         scope += " AND c.object_id = ANY(%s)"
@@ -93,8 +109,8 @@ def ranked(
     params.append(limit)
     sql = f"""
         WITH q AS MATERIALIZED (
-            SELECT {_tsquery(mode, len(terms))} AS query,
-                   {_tsquery("or", len(rank_terms))} AS ranking
+            SELECT {match_sql} AS query,
+                   {rank_sql} AS ranking
         )
         SELECT s.id, ts_rank_cd(s.search_vector, q.ranking, 32) AS rank
         FROM q, LATERAL ({candidates}) s

@@ -1,4 +1,6 @@
-"""SQLite FTS5 (porter-stemmed, unicode): quoted terms combined with AND or OR, ranked by bm25.
+"""SQLite FTS5 (porter-stemmed, unicode) over each chunk's section and text: groups of quoted
+alternatives combined with AND or OR, ranked by bm25 with the section weighted SECTION_WEIGHT
+times the text.
 
 Document counts for planning come from capped counts on the index; counts of common words are
 cached for a while, as they move slowly and a query usually holds a few."""
@@ -6,12 +8,14 @@ cached for a while, as they move slowly and a query usually holds a few."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
 
 from vaults.search.hits import Hit
 
+SECTION_WEIGHT = 2.0
 BUDGET = 3000  # rows a single ranked query may cost (bm25 is ~2-3 µs a row)
 CAP = 3000
 COMMON_CACHE_S = 300.0
@@ -24,8 +28,20 @@ def _quote(term: str) -> str:
     return '"{}"'.format(term.replace('"', '""'))
 
 
-def match_expression(mode: str, terms: list[str]) -> str:
-    return f" {mode.upper()} ".join(_quote(t) for t in terms)
+def _phrase(term: str, prefix: bool) -> str:
+    return _quote(term) + (" *" if prefix else "")
+
+
+def _group(alternatives: Sequence[str], prefix: bool = False) -> str:
+    phrases = [_phrase(t, prefix) for t in alternatives]
+    return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+
+
+def match_expression(mode: str, groups: Sequence[Sequence[str]], prefix: bool = False) -> str:
+    """`mode` "and": every group matches (any of its alternatives); "or": any word matches."""
+    if mode == "and":
+        return " AND ".join(_group(g, prefix) for g in groups)
+    return " OR ".join(_phrase(t, prefix) for g in groups for t in g)
 
 
 def doc_freqs(terms: list[str]) -> dict[str, int]:
@@ -51,20 +67,25 @@ def doc_freqs(terms: list[str]) -> dict[str, int]:
 
 def ranked(
     mode: str,
-    terms: list[str],
-    rank_terms: list[str],
+    groups: list[tuple[str, ...]],
+    rank_groups: list[tuple[str, ...]],
     vault_ids: list[str],
     object_ids: list[str] | None,
     *,
     limit: int,
     cap: int | None,
+    prefix: bool = False,
 ) -> list[Hit]:
-    """Chunks matching `terms` combined by `mode`, ranked by all of `rank_terms`."""
-    expression = match_expression(mode, terms)
-    if set(rank_terms) - set(terms):
-        # bm25 scores the phrases of the MATCH: AND-ing the OR of every term adds the others'
-        # weight without widening the match (the matched terms count twice, for every row).
-        expression = f"({expression}) AND ({match_expression('or', rank_terms)})"
+    """Chunks matching `groups` combined by `mode`, ranked by all of `rank_groups`; `prefix`:
+    the groups' words are prefixes (a relaxed pass)."""
+    expression = match_expression(mode, groups, prefix)
+    if rank_groups and (prefix or set(rank_groups) - set(groups) or mode == "and"):
+        # bm25 scores the phrases of the MATCH: AND-ing the OR of every word adds the others'
+        # weight without widening the match (a row that matches holds one of them).
+        ranking = match_expression("or", rank_groups)
+        if prefix:
+            ranking += " OR " + match_expression("or", groups, prefix)
+        expression = f"({expression}) AND ({ranking})"
     params: list[Any] = [expression, *vault_ids]
     scope = f"c.vault_id IN ({', '.join(['%s'] * len(vault_ids))})"
     if object_ids is not None:
@@ -72,7 +93,7 @@ def ranked(
         params.extend(object_ids)
     # CROSS JOIN keeps the FTS index as the outer loop; the cap keeps the newest candidates.
     candidates = f"""
-        SELECT f.rowid AS id, bm25(vaults_chunk_fts) AS rank
+        SELECT f.rowid AS id, bm25(vaults_chunk_fts, {SECTION_WEIGHT}, 1.0) AS rank
         FROM vaults_chunk_fts f CROSS JOIN vaults_chunk c ON c.id = f.rowid
         WHERE vaults_chunk_fts MATCH %s AND {scope}
     """

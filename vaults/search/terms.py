@@ -1,17 +1,30 @@
-"""From a question to search terms: words, lowercased, stop words dropped, deduplicated.
+"""From a question to search concepts: its content words, each with the words that may stand
+for it in a document.
 
-Both backends stem the terms themselves (FTS5's porter tokenizer, PostgreSQL's 'english'
-configuration) and OR them, so a chunk ranks higher the more of the question's content words
-it holds, and a question never becomes an AND of every word. Terms are plain word characters,
-so no query syntax (quotes, NEAR, *, :, parentheses) ever reaches the engine.
+Words are lowercased, stop words dropped, and words with one Snowball stem kept once
+("terminate the termination" is one concept). Each concept is searched as an OR group of
+alternatives: the word as asked, then the drafting vocabulary of vaults.search.synonyms ("sue"
+-> litigation, action, proceeding, claim). Both engines stem what they are given (FTS5's porter
+tokenizer, PostgreSQL's 'english' configuration), at index time and query time alike, so a
+word matches its inflections. Concepts are OR-ed, so a chunk ranks higher the more of the
+question's concepts it holds, and a question is never an AND of every word. Terms are plain
+word characters, so no query syntax (quotes, NEAR, *, :, parentheses) reaches the engine.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+
+from vaults.search.synonyms import ROWS
 
 MAX_TERMS = 32
+MAX_ALTERNATIVES = 8
 _WORD = re.compile(r"\w+", re.UNICODE)
+_STEMMER = Stemmer.Stemmer("english")
 
 STOP_WORDS = frozenset(
     """
@@ -24,9 +37,55 @@ STOP_WORDS = frozenset(
     them themselves then there these they this those through to too under until up very was
     wasn we were weren what when where which while who whom why with won would wouldn you
     your yours yourself yourselves s t d ll m o re ve y also get got please tell show give
-    find list us
+    find list us happens happen say says said does mean means anyone someone something thing
+    things need needs want wants whether much many must come comes go goes going else
+    someone anybody somebody
     """.split()  # noqa: SIM905 - a word list reads best as text
 )
+
+
+@dataclass(frozen=True)
+class Concept:
+    word: str  # as asked
+    alternatives: tuple[str, ...]  # the word first, then what a document may say instead
+
+
+def stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+def stems_of(text: str) -> list[str]:
+    """The Snowball stems of every word of `text`, in order."""
+    return list(_STEMMER.stemWords(words(text)))
+
+
+def _key(word_or_phrase: str) -> str:
+    return "_".join(stem(w) for w in word_or_phrase.split("_"))
+
+
+@lru_cache(maxsize=1)
+def _drafted_by_stem() -> dict[str, tuple[str, ...]]:
+    """Drafted words by the stem of an asked word, or the stems of an asked phrase joined by
+    "_"."""
+    table: dict[str, list[str]] = {}
+    for asked, drafted in ROWS:
+        for word in asked.split():
+            found = table.setdefault(_key(word), [])
+            found.extend(w for w in drafted.split() if w not in found)
+    return {key: tuple(words) for key, words in table.items()}
+
+
+def _phrases(all_words: list[str], drafted: dict[str, tuple[str, ...]]) -> list[Concept]:
+    """Concepts for the table's phrases in the query ("give up" -> waive, abandon ...)."""
+    stems = [stem(w) for w in all_words]
+    found = []
+    for length in (3, 2):
+        for i in range(len(stems) - length + 1):
+            key = "_".join(stems[i : i + length])
+            if key in drafted:
+                phrase = " ".join(all_words[i : i + length])
+                found.append(Concept(phrase, drafted[key][:MAX_ALTERNATIVES]))
+    return found
 
 
 def words(text: str) -> list[str]:
@@ -34,10 +93,30 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower().replace("_", " ")) if w]
 
 
-def query_terms(query: str) -> list[str]:
-    """The content words of a query, in order of first appearance, at most MAX_TERMS.
-    When a query is nothing but stop words it is searched as written rather than not at all."""
+def query_concepts(query: str) -> list[Concept]:
+    """The content words of a query with their alternatives, in order of first appearance, at
+    most MAX_TERMS. A query of nothing but stop words is searched as written rather than not at
+    all, and without alternatives."""
     all_words = words(query)
     content = [w for w in all_words if w not in STOP_WORDS and len(w) > 1]
-    chosen = content or all_words
-    return list(dict.fromkeys(chosen))[:MAX_TERMS]
+    drafted = _drafted_by_stem() if content else {}
+    concepts: list[Concept] = _phrases(all_words, drafted) if content else []
+    seen: set[str] = set()
+    for word in content or all_words:
+        key = stem(word)
+        if key in seen:
+            continue
+        seen.add(key)
+        alternatives = [word]
+        for other in drafted.get(key, ()):
+            if stem(other) not in {stem(a) for a in alternatives}:
+                alternatives.append(other)
+        concepts.append(Concept(word, tuple(alternatives[:MAX_ALTERNATIVES])))
+        if len(concepts) == MAX_TERMS:
+            break
+    return concepts
+
+
+def query_terms(query: str) -> list[str]:
+    """The content words of a query, as asked (see query_concepts)."""
+    return [c.word for c in query_concepts(query)]
