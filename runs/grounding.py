@@ -114,10 +114,10 @@ def _place(citation: Citation, document: Document, match: quotes.Match, status: 
 
 
 def section_at(text: ObjectText, offset: int) -> str:
-    """The section heading of the passage at `offset`, read from the text itself (the nearest
-    heading line before it). Once chunks carry their section (Chunk.section, with
-    char_start/char_end), this reads the section of the chunk holding `offset` instead."""
-    return quotes.section_before(text.text, offset)
+    """The section path of the chunk holding `offset`; for chunks stored before chunks knew
+    their section (until `manage.py reingest`), the nearest heading line before it."""
+    section = selectors.section_at(obj=text.object, position=offset)
+    return section or quotes.section_before(text.text, offset)
 
 
 class Documents:
