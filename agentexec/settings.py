@@ -304,6 +304,8 @@ VAULT_MULTIPART_PART_BYTES = env.int("VAULT_MULTIPART_PART_BYTES", default=16 * 
 VAULT_MULTIPART_MIN_PART_BYTES = env.int("VAULT_MULTIPART_MIN_PART_BYTES", default=5 * 1024 * 1024)
 # An ingest `processing` for longer than this is taken to be dead and may be started again.
 VAULT_INGEST_STALE_S = env.int("VAULT_INGEST_STALE_S", default=900)
+# The longest document an agent may write with vault.write (characters).
+VAULT_WRITE_MAX_CHARS = env.int("VAULT_WRITE_MAX_CHARS", default=1_000_000)
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/min")  # per API key; N/sec|min|hour|day
 AUTH_FAILURE_RATE_LIMIT = env.str("AUTH_FAILURE_RATE_LIMIT", default="30/min")  # per address
 

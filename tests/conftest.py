@@ -4,6 +4,8 @@ outsider in an organization of his own."""
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
 from rest_framework.test import APIClient
 
 from agentexec.tenancy.models import ApiKey, Organization
@@ -43,3 +45,28 @@ def charlie(db) -> Member:
 @pytest.fixture
 def anon() -> APIClient:
     return APIClient()
+
+
+# -- staff of the web UI: sam is staff, nora is a signed-in user who is not --
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff_user(db) -> User:
+    return User.objects.create_user("sam", "sam@example.com", STAFF_PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def staff(staff_user: User) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def non_staff(db) -> Client:
+    user = User.objects.create_user("nora", "nora@example.com", STAFF_PASSWORD)
+    client = Client()
+    client.force_login(user)
+    return client

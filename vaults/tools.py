@@ -24,10 +24,6 @@ READ_LIMIT_DEFAULT = 4000
 READ_LIMIT_MAX = 12_000
 
 
-def write_max_chars() -> int:
-    return int(getattr(settings, "VAULT_WRITE_MAX_CHARS", 1_000_000))
-
-
 def _ok(content: Any, endpoint: str, method: str, status: int = 200, **meta: Any) -> ToolResult:
     return ToolResult(
         content=content,
@@ -259,8 +255,8 @@ def write_handler(ctx: ToolContext, input: dict[str, Any]) -> ToolResult:
     content = input.get("content")
     if not isinstance(content, str):
         raise ToolError("'content' must be a string")
-    if len(content) > write_max_chars():
-        raise ToolError(f"'content' is longer than {write_max_chars()} characters")
+    if len(content) > settings.VAULT_WRITE_MAX_CHARS:
+        raise ToolError(f"'content' is longer than {settings.VAULT_WRITE_MAX_CHARS} characters")
     content_type = extraction.guess_content_type(filename)
     if not content_type.startswith("text/"):
         content_type = "text/plain"  # the tool writes text, whatever the name says

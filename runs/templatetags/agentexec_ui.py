@@ -113,10 +113,3 @@ def key_label(api_key: Any) -> str:
     if api_key is None:
         return "—"
     return api_key.name or f"{api_key.prefix}…"
-
-
-@register.simple_tag
-def vaults_enabled() -> bool:
-    from django.apps import apps
-
-    return apps.is_installed("vaults")

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import User
 from django.utils import timezone
 
 from runs.models import Run
+from tests.conftest import STAFF_PASSWORD
 from tests.factories import make_run, make_step, make_usage
-from tests.ui.conftest import STAFF_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -246,7 +245,6 @@ def test_the_usage_page_draws_the_seeded_bars_and_exports_csv(
     expect(page.locator("#f-organization")).to_have_value(alice.organization.id)
 
 
-@pytest.mark.skipif(not apps.is_installed("vaults"), reason="the vaults app is not installed")
 def test_browse_a_vault_down_to_an_objects_chunks(
     page: Page, staff_user: User, alice, screenshots: Path
 ):

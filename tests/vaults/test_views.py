@@ -5,20 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.test import Client
 
-pytestmark = [
-    pytest.mark.skipif(not apps.is_installed("vaults"), reason="the vaults app is not installed"),
-]
-
-if apps.is_installed("vaults"):
-    from vaults.models import VaultObject
+from vaults.models import Chunk, ObjectText, Vault, VaultObject
 
 
 @pytest.fixture
 def vault(alice) -> Any:
-    from vaults.models import Chunk, ObjectText, Vault, VaultObject
 
     vault = Vault.objects.create(organization=alice.organization, name="NDAs", total_objects=2)
     done = VaultObject.objects.create(
@@ -47,7 +40,6 @@ def test_vault_pages_are_staff_only(client: Client, non_staff: Client, vault: An
 
 
 def test_it_lists_vaults_of_every_organization(staff: Client, vault: Any, charlie):
-    from vaults.models import Vault
 
     other = Vault.objects.create(organization=charlie.organization, name="Leases")
     html = staff.get("/ui/vaults/").content.decode()
