@@ -30,6 +30,7 @@ OPERATIONS = {
     "/vault/{vault_id}/objects/{object_id}/chunks": {"get"},
     "/vault/{vault_id}/objects/{object_id}/download": {"get"},
     "/vault/{vault_id}/objects/{object_id}/presigned-url": {"post"},
+    "/vault/{vault_id}/objects/{object_id}/ocr-words": {"get"},
 }
 
 

@@ -122,3 +122,25 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_id}#{self.index}"
+
+
+class ObjectOcrPage(models.Model):
+    """The words OCR read on one page of an object (a scanned PDF page, an image), for
+    GET .../ocr-words. words: [[text, x0, y0, x1, y1, confidence], ...] in reading order, the
+    box normalised to the page (0-1, origin top left); word_start is the index of the page's
+    first word among all the object's OCR words."""
+
+    object = models.ForeignKey(VaultObject, on_delete=models.CASCADE, related_name="ocr_pages")
+    page = models.PositiveIntegerField()
+    word_start = models.PositiveIntegerField()
+    words = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["object", "page"]
+        constraints = [
+            models.UniqueConstraint(fields=["object", "page"], name="ocrpage_object_page_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"OCR of {self.object_id} p. {self.page}"

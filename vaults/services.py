@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from agentexec.errors import ApplicationError, ConflictError
 from agentexec.tenancy.models import Organization
-from vaults import extraction
+from vaults import extraction, ocr
 from vaults.chunking import Span, chunk_document
 from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
 from vaults.parsing import bounded
@@ -461,6 +461,7 @@ def _index(
         claim,
         ObjectStatus.COMPLETED,
         text=(text, offsets),
+        ocr_pages=extracted.ocr_pages,
         page_count=len(extracted.pages) if extracted.paged else None,
         text_length=len(text),
         chunk_count=len(spans),
@@ -523,6 +524,7 @@ def _ingest_end(
     *,
     error: str | None = None,
     text: tuple[str, list[int]] | None = None,
+    ocr_pages: list[Any] | None = None,
     **counts: int | None,
 ) -> VaultObject | None:
     """Compare-and-set the object from this ingest's `processing` to `status`, with its text
@@ -544,6 +546,7 @@ def _ingest_end(
             ObjectText.objects.update_or_create(
                 object_id=obj.id, defaults={"text": text[0], "page_offsets": text[1]}
             )
+        ocr.ocr_pages_replace(object_id=obj.id, pages=ocr_pages or [])
         vault_totals_refresh(vault_id=obj.vault_id)
     obj.refresh_from_db()
     return obj

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vaults import api
+from vaults import api, ocr_api
 
 app_name = "vaults"
 
@@ -27,4 +27,9 @@ urlpatterns = [
     path(f"{_OBJECT}/download", api.ObjectDownloadApi.as_view(), name="object-download"),
     path(f"{_OBJECT}/presigned-url", api.PresignedUrlApi.as_view(), name="object-presigned-url"),
     path(f"{_OBJECT}/content", api.object_content, name="object-content"),
+]
+
+# --- OCR words, summaries, memory, event subscriptions (vaults/*_api.py) ----------------------
+urlpatterns += [
+    path(f"{_OBJECT}/ocr-words", ocr_api.OcrWordsApi.as_view(), name="object-ocr-words"),
 ]
