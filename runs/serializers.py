@@ -11,8 +11,8 @@ from rest_framework import serializers
 from agentexec.llm import router
 from agentexec.llm.base import ModelNotRoutable
 from agentexec.tools import registry
+from agentexec.webhooks import CallbackUrlError, check_callback_url
 from runs import selectors
-from runs.callbacks import CallbackUrlError, check_callback_url
 from runs.models import Agent, Run, RunStatus, RunStep, UsageEntry
 from runs.services import AgentParams, RunParams
 

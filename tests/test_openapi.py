@@ -31,6 +31,9 @@ OPERATIONS = {
     "/vault/{vault_id}/objects/{object_id}/download": {"get"},
     "/vault/{vault_id}/objects/{object_id}/presigned-url": {"post"},
     "/vault/{vault_id}/objects/{object_id}/ocr-words": {"get"},
+    "/vault/{vault_id}/events/subscriptions": {"get", "post"},
+    "/vault/{vault_id}/events/subscriptions/{subscription_id}": {"patch", "delete"},
+    "/vault/{vault_id}/events/subscriptions/{subscription_id}/test": {"post"},
 }
 
 

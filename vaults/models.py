@@ -144,3 +144,72 @@ class ObjectOcrPage(models.Model):
 
     def __str__(self) -> str:
         return f"OCR of {self.object_id} p. {self.page}"
+
+
+# --- Event subscriptions (vaults.subscriptions) ----------------------------------------------
+
+
+def subscription_id() -> str:
+    return ids.new_id("vsub")
+
+
+class VaultEventType(models.TextChoices):
+    OBJECT_UPLOADED = "vault.object.uploaded"
+    INGEST_COMPLETED = "vault.ingest.completed"
+    INGEST_FAILED = "vault.ingest.failed"
+    OBJECT_DELETED = "vault.object.deleted"
+
+
+class EventSubscription(models.Model):
+    """A webhook for a vault's lifecycle events, optionally only for some objects. Deliveries
+    are signed with its own signing secret if it has one, else the organization's."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=subscription_id, editable=False)
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="event_subscriptions")
+    callback_url = models.URLField(max_length=2000)
+    event_types = models.JSONField(default=list)  # VaultEventType values
+    object_ids = models.JSONField(default=list, blank=True)  # empty: every object
+    signing_secret = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # Every vault event: the vault's active subscriptions.
+            models.Index(fields=["vault", "is_active"], name="vaultsub_vault_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vault_id} → {self.callback_url}"
+
+
+class EventDelivery(models.Model):
+    """The vault events outbox: one row per (event, subscription), sent and retried by
+    agentexec.webhooks exactly as run callbacks are."""
+
+    subscription = models.ForeignKey(
+        EventSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=2000)
+    webhook_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    state = models.CharField(max_length=16, default="pending")  # agentexec.webhooks states
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The dispatcher: pending deliveries that are due.
+            models.Index(fields=["state", "next_attempt_at"], name="vaultdelivery_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.url} ({self.state})"

@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from agentexec.errors import ApplicationError, ConflictError
 from agentexec.tenancy.models import Organization
-from vaults import extraction, ocr
+from vaults import extraction, ocr, subscriptions
 from vaults.chunking import Span, chunk_document
-from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultObject
+from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultEventType, VaultObject
 from vaults.parsing import bounded
 
 log = logging.getLogger(__name__)
@@ -217,6 +217,9 @@ def object_content_store(*, obj: VaultObject, chunks: Iterable[bytes]) -> VaultO
         )
         if updated:
             vault_totals_refresh(vault_id=obj.vault_id)
+            subscriptions.object_event_emit(
+                object_id=obj.id, event_type=VaultEventType.OBJECT_UPLOADED
+            )
     if not updated:
         _delete_files([name])  # the other upload's file stays; this one's is nobody's
         raise ConflictError(f"Object {obj.id} received its content from another upload meanwhile.")
@@ -309,6 +312,7 @@ def object_delete(*, obj: VaultObject, force: bool = False) -> dict[str, Any]:
     }
     names = [obj.file.name] if obj.file and obj.file.name else []
     vault_id = obj.vault_id
+    subscriptions.object_event_emit(object_id=obj.id, event_type=VaultEventType.OBJECT_DELETED)
     obj.delete()
     vault_totals_refresh(vault_id=vault_id)
     transaction.on_commit(partial(_delete_files, names))
@@ -548,6 +552,7 @@ def _ingest_end(
             )
         ocr.ocr_pages_replace(object_id=obj.id, pages=ocr_pages or [])
         vault_totals_refresh(vault_id=obj.vault_id)
+        subscriptions.ingest_event_emit(object_id=obj.id, status=status)
     obj.refresh_from_db()
     return obj
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vaults import api, ocr_api
+from vaults import api, ocr_api, subscriptions_api
 
 app_name = "vaults"
 
@@ -30,6 +30,23 @@ urlpatterns = [
 ]
 
 # --- OCR words, summaries, memory, event subscriptions (vaults/*_api.py) ----------------------
+_SUBSCRIPTIONS = "vault/<str:vault_id>/events/subscriptions"
+
 urlpatterns += [
     path(f"{_OBJECT}/ocr-words", ocr_api.OcrWordsApi.as_view(), name="object-ocr-words"),
+    path(
+        f"{_SUBSCRIPTIONS}",
+        subscriptions_api.SubscriptionListApi.as_view(),
+        name="event-subscription-list",
+    ),
+    path(
+        f"{_SUBSCRIPTIONS}/<str:subscription_id>",
+        subscriptions_api.SubscriptionDetailApi.as_view(),
+        name="event-subscription-detail",
+    ),
+    path(
+        f"{_SUBSCRIPTIONS}/<str:subscription_id>/test",
+        subscriptions_api.SubscriptionTestApi.as_view(),
+        name="event-subscription-test",
+    ),
 ]

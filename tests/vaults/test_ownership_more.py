@@ -1,0 +1,48 @@
+"""OCR words, summaries, memory and event subscriptions: another organization's vault, object,
+job, entry and subscription ids answer 404 on every endpoint, and change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Member
+from tests.vaults.conftest import AddDocument
+from vaults import subscriptions
+from vaults.models import EventDelivery, EventSubscription, Vault
+
+ENDPOINTS = [
+    ("get", "/vault/{vault}/objects/{obj}/ocr-words", None),
+    ("get", "/vault/{vault}/events/subscriptions", None),
+    ("post", "/vault/{vault}/events/subscriptions", {"callbackUrl": "http://127.0.0.1:9/x"}),
+    ("patch", "/vault/{vault}/events/subscriptions/{sub}", {"isActive": False}),
+    ("delete", "/vault/{vault}/events/subscriptions/{sub}", None),
+    ("post", "/vault/{vault}/events/subscriptions/{sub}/test", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+def test_it_checks_ownership(
+    alice: Member,
+    charlie: Member,
+    vault: Vault,
+    add_document: AddDocument,
+    settings,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
+    settings.ALLOW_INSECURE_CALLBACKS = True
+    obj = add_document(vault, "nda.txt", "The indemnity clause.")
+    sub = subscriptions.subscription_create(vault=vault, callback_url="http://127.0.0.1:9/x")
+
+    response = getattr(charlie.client, method)(
+        path.format(vault=vault.id, obj=obj.id, sub=sub.id), body, format="json"
+    )
+
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["type"] == "not_found"
+    sub.refresh_from_db()
+    assert sub.is_active and EventSubscription.objects.count() == 1
+    assert not EventDelivery.objects.exists()
