@@ -229,6 +229,8 @@ OCR_LANGUAGES = env.str("OCR_LANGUAGES", default="eng")
 OCR_MAX_PAGES = env.int("OCR_MAX_PAGES", default=500)
 OCR_PAGE_TIMEOUT_S = env.int("OCR_PAGE_TIMEOUT_S", default=60)
 OCR_TIMEOUT_S = env.int("OCR_TIMEOUT_S", default=1800)
+# Vault memory (/vault/:id/memory, the memory.* tools): characters one vault's entries may hold.
+MEMORY_MAX_CHARS = env.int("MEMORY_MAX_CHARS", default=200_000)
 
 # --- Worker (django-q2) ----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -6,6 +6,7 @@ class VaultsConfig(AppConfig):
     verbose_name = "Document vaults"
 
     def ready(self) -> None:
-        from vaults import tools
+        from vaults import memory_tools, tools
 
         tools.register_all()
+        memory_tools.register_all()

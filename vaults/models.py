@@ -213,3 +213,47 @@ class EventDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.url} ({self.state})"
+
+
+# --- Memory (vaults.memory) --------------------------------------------------------------------
+
+
+def memory_entry_id() -> str:
+    return ids.new_id("mem")
+
+
+class MemoryType(models.TextChoices):
+    FACT = "fact"
+    PARTY = "party"
+    ISSUE = "issue"
+    DEADLINE = "deadline"
+    DISCOVERY = "discovery"
+    CORRECTION = "correction"
+    PREFERENCE = "preference"
+
+
+class MemoryEntry(models.Model):
+    """A vault's memory: what its organization's agents (and API clients) note for later runs.
+    The content is kept as a file (`file`, under MEDIA_ROOT); `content` is its indexed copy:
+    an FTS5 table on SQLite, a generated tsvector column on PostgreSQL (migration 0003)."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=memory_entry_id, editable=False)
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="memory_entries")
+    type = models.CharField(max_length=16, choices=MemoryType.choices)
+    content = models.TextField()
+    source = models.CharField(max_length=500, blank=True, null=True)
+    tags = models.JSONField(default=list, blank=True)
+    created_by = models.CharField(max_length=100)  # "api:<key prefix>" or "run:<run id>"
+    file = models.FileField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # GET /vault/:id/memory: a vault's entries, oldest first.
+            models.Index(fields=["vault", "created_at"], name="memory_vault_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"

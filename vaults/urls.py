@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vaults import api, ocr_api, subscriptions_api
+from vaults import api, memory_api, ocr_api, subscriptions_api
 
 app_name = "vaults"
 
@@ -34,6 +34,17 @@ _SUBSCRIPTIONS = "vault/<str:vault_id>/events/subscriptions"
 
 urlpatterns += [
     path(f"{_OBJECT}/ocr-words", ocr_api.OcrWordsApi.as_view(), name="object-ocr-words"),
+    path("vault/<str:vault_id>/memory", memory_api.MemoryListApi.as_view(), name="memory-list"),
+    path(
+        "vault/<str:vault_id>/memory/search",
+        memory_api.MemorySearchApi.as_view(),
+        name="memory-search",
+    ),
+    path(
+        "vault/<str:vault_id>/memory/<str:entry_id>",
+        memory_api.MemoryDetailApi.as_view(),
+        name="memory-detail",
+    ),
     path(
         f"{_SUBSCRIPTIONS}",
         subscriptions_api.SubscriptionListApi.as_view(),

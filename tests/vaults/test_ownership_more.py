@@ -9,11 +9,16 @@ import pytest
 
 from tests.conftest import Member
 from tests.vaults.conftest import AddDocument
-from vaults import subscriptions
-from vaults.models import EventDelivery, EventSubscription, Vault
+from vaults import memory, subscriptions
+from vaults.models import EventDelivery, EventSubscription, MemoryEntry, Vault
 
 ENDPOINTS = [
     ("get", "/vault/{vault}/objects/{obj}/ocr-words", None),
+    ("get", "/vault/{vault}/memory", None),
+    ("post", "/vault/{vault}/memory", {"content": "mine now", "type": "fact"}),
+    ("post", "/vault/{vault}/memory/search", {"query": "indemnity"}),
+    ("patch", "/vault/{vault}/memory/{entry}", {"content": "mine now"}),
+    ("delete", "/vault/{vault}/memory/{entry}", None),
     ("get", "/vault/{vault}/events/subscriptions", None),
     ("post", "/vault/{vault}/events/subscriptions", {"callbackUrl": "http://127.0.0.1:9/x"}),
     ("patch", "/vault/{vault}/events/subscriptions/{sub}", {"isActive": False}),
@@ -36,9 +41,12 @@ def test_it_checks_ownership(
     settings.ALLOW_INSECURE_CALLBACKS = True
     obj = add_document(vault, "nda.txt", "The indemnity clause.")
     sub = subscriptions.subscription_create(vault=vault, callback_url="http://127.0.0.1:9/x")
+    entry = memory.memory_entry_create(
+        vault=vault, content="The indemnity clause.", type="fact", created_by="api:x"
+    )
 
     response = getattr(charlie.client, method)(
-        path.format(vault=vault.id, obj=obj.id, sub=sub.id), body, format="json"
+        path.format(vault=vault.id, obj=obj.id, sub=sub.id, entry=entry.id), body, format="json"
     )
 
     assert response.status_code == 404, response.content
@@ -46,3 +54,5 @@ def test_it_checks_ownership(
     sub.refresh_from_db()
     assert sub.is_active and EventSubscription.objects.count() == 1
     assert not EventDelivery.objects.exists()
+    entry.refresh_from_db()
+    assert entry.content == "The indemnity clause." and MemoryEntry.objects.count() == 1
