@@ -231,6 +231,9 @@ OCR_PAGE_TIMEOUT_S = env.int("OCR_PAGE_TIMEOUT_S", default=60)
 OCR_TIMEOUT_S = env.int("OCR_TIMEOUT_S", default=1800)
 # Vault memory (/vault/:id/memory, the memory.* tools): characters one vault's entries may hold.
 MEMORY_MAX_CHARS = env.int("MEMORY_MAX_CHARS", default=200_000)
+# Summaries (POST /vault/:id/objects/:objectId/summarize): the most text a model is given; a
+# longer document is summarized from its first pages, and the request says so.
+SUMMARY_MAX_INPUT_CHARS = env.int("SUMMARY_MAX_INPUT_CHARS", default=400_000)
 
 # --- Worker (django-q2) ----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -39,6 +39,7 @@ RUNS_PER_PAGE = 50
 VAULT_ROWS_PER_PAGE = 50
 CHUNKS_PER_PAGE = 20
 TEXT_PREVIEW_CHARS = 200_000
+SUMMARY_JOBS_SHOWN = 20
 LIVE_POLL_MS = 1500
 
 View = Callable[..., HttpResponseBase]
@@ -328,7 +329,7 @@ def vault_detail(request: HttpRequest, vault_id: str) -> HttpResponse:
 @require_safe
 @staff_required
 def vault_object_detail(request: HttpRequest, vault_id: str, object_id: str) -> HttpResponse:
-    from vaults.models import ObjectText, VaultObject
+    from vaults.models import ObjectText, SummaryJob, VaultObject
 
     obj = (
         VaultObject.objects.select_related("vault__organization")
@@ -347,5 +348,8 @@ def vault_object_detail(request: HttpRequest, vault_id: str, object_id: str) -> 
         "text_truncated": text is not None and len(text) > TEXT_PREVIEW_CHARS,
         "text_length": len(text) if text is not None else None,
         "page": Paginator(chunks, CHUNKS_PER_PAGE).get_page(request.GET.get("page")),
+        "summary_jobs": SummaryJob.objects.filter(source_object=obj).select_related(
+            "result_object"
+        )[:SUMMARY_JOBS_SHOWN],
     }
     return render(request, "vaults/object_detail.html", context)

@@ -31,6 +31,8 @@ OPERATIONS = {
     "/vault/{vault_id}/objects/{object_id}/download": {"get"},
     "/vault/{vault_id}/objects/{object_id}/presigned-url": {"post"},
     "/vault/{vault_id}/objects/{object_id}/ocr-words": {"get"},
+    "/vault/{vault_id}/objects/{object_id}/summarize": {"post"},
+    "/vault/{vault_id}/objects/{object_id}/summarize/{job_id}": {"get"},
     "/vault/{vault_id}/memory": {"get", "post"},
     "/vault/{vault_id}/memory/search": {"post"},
     "/vault/{vault_id}/memory/{entry_id}": {"patch", "delete"},

@@ -1,7 +1,7 @@
 from django.db import models
 
 from agentexec import ids
-from agentexec.tenancy.models import Organization
+from agentexec.tenancy.models import ApiKey, Organization
 
 
 class Vault(models.Model):
@@ -257,3 +257,56 @@ class MemoryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
+
+
+# --- Summaries (vaults.summaries) --------------------------------------------------------------
+
+
+def summary_job_id() -> str:
+    return ids.new_id("sumjob")
+
+
+class SummaryStatus(models.TextChoices):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class SummaryJob(models.Model):
+    """A summary of an object, made on the worker through the model router and stored as a
+    new text object in the same vault (result_object). Its model calls are also usage entries
+    (runs.UsageEntry.summary_job)."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=summary_job_id, editable=False)
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="summary_jobs")
+    source_object = models.ForeignKey(
+        VaultObject, on_delete=models.CASCADE, related_name="summary_jobs"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=16, choices=SummaryStatus.choices, default=SummaryStatus.PENDING
+    )
+    model = models.CharField(max_length=200)
+    error = models.TextField(blank=True, null=True)
+    result_object = models.ForeignKey(
+        VaultObject, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_micros = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The staff object page: an object's summaries, newest first.
+            models.Index(fields=["source_object", "-created_at"], name="summaryjob_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"summary {self.id} of {self.source_object_id} ({self.status})"

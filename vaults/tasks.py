@@ -1,6 +1,6 @@
 """django-q2 task entry points: thin, and callable directly."""
 
-from vaults import services, subscriptions
+from vaults import services, subscriptions, summaries
 
 
 def ingest_object(object_id: str) -> str | None:
@@ -10,3 +10,8 @@ def ingest_object(object_id: str) -> str | None:
 
 def deliver_events() -> int:
     return subscriptions.deliver_due()
+
+
+def summarize_object(job_id: str) -> str | None:
+    job = summaries.summary_job_run(job_id=job_id)
+    return job.status if job is not None else None

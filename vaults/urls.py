@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vaults import api, memory_api, ocr_api, subscriptions_api
+from vaults import api, memory_api, ocr_api, subscriptions_api, summaries_api
 
 app_name = "vaults"
 
@@ -34,6 +34,12 @@ _SUBSCRIPTIONS = "vault/<str:vault_id>/events/subscriptions"
 
 urlpatterns += [
     path(f"{_OBJECT}/ocr-words", ocr_api.OcrWordsApi.as_view(), name="object-ocr-words"),
+    path(f"{_OBJECT}/summarize", summaries_api.SummarizeApi.as_view(), name="object-summarize"),
+    path(
+        f"{_OBJECT}/summarize/<str:job_id>",
+        summaries_api.SummarizeJobApi.as_view(),
+        name="object-summarize-job",
+    ),
     path("vault/<str:vault_id>/memory", memory_api.MemoryListApi.as_view(), name="memory-list"),
     path(
         "vault/<str:vault_id>/memory/search",
