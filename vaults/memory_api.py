@@ -79,9 +79,16 @@ class MemorySearchInputSerializer(serializers.Serializer):
     query = serializers.CharField(max_length=2000)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
     tags = _tags()
-    types = serializers.ListField(
-        child=serializers.ChoiceField(choices=MemoryType.choices), required=False
-    )
+    # Strings checked below, not choices: the enum is described once, by `type` on create.
+    types = serializers.ListField(child=serializers.CharField(max_length=16), required=False)
+
+    def validate_types(self, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in MemoryType.values]
+        if unknown:
+            raise serializers.ValidationError(
+                f"unknown type(s): {', '.join(unknown)}; known: {', '.join(MemoryType.values)}"
+            )
+        return value
 
 
 def entry_output(entry: MemoryEntry) -> dict[str, Any]:

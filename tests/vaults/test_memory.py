@@ -28,7 +28,7 @@ def search(member: Member, vault: Vault, **body: Any) -> list[dict[str, Any]]:
 
 
 def stored_text(entry: MemoryEntry) -> str:
-    with default_storage.open(entry.file.name) as handle:
+    with default_storage.open(entry.file.name or "") as handle:
         return handle.read().decode()
 
 
@@ -82,7 +82,7 @@ def test_it_rewrites_an_entrys_file_and_deletes_the_old_one(
     row = MemoryEntry.objects.get(id=entry["id"])
     assert row.tags == ["notice"] and row.source is None
     assert stored_text(row) == "Notice: 90 days."
-    assert row.file.name == old or not default_storage.exists(old)
+    assert row.file.name == old or not default_storage.exists(old or "")
     assert [r["id"] for r in search(alice, vault, query="90 days notice")] == [entry["id"]]
     assert search(alice, vault, query="60") == []
 
@@ -97,7 +97,7 @@ def test_it_deletes_an_entry_and_its_file(
         response = alice.client.delete(f"/vault/{vault.id}/memory/{entry['id']}")
 
     assert response.status_code == 200 and response.json() == {"success": True, "id": entry["id"]}
-    assert not MemoryEntry.objects.exists() and not default_storage.exists(name)
+    assert not MemoryEntry.objects.exists() and not default_storage.exists(name or "")
     assert search(alice, vault, query="licensor") == []
 
 
@@ -238,3 +238,11 @@ def test_memory_write_needs_a_vault_id_when_the_scope_has_several(
     assert call(run, "memory.write", content="A fact.", vaultId=vault.id).content["vaultId"] == (
         vault.id
     )
+
+
+def test_search_refuses_unknown_types_with_400(alice: Member, vault: Vault) -> None:
+    response = alice.client.post(
+        f"/vault/{vault.id}/memory/search", {"query": "x", "types": ["gossip"]}, format="json"
+    )
+
+    assert response.status_code == 400 and "types" in response.json()["error"]["fields"]
