@@ -41,6 +41,11 @@ def memory_get(*, vault: Vault, entry_id: str) -> MemoryEntry:
     return entry
 
 
+def memory_file_names(*, vault: Vault) -> list[str]:
+    """Where a vault's memory files are (for vault_delete, which removes them after commit)."""
+    return [n for n in MemoryEntry.objects.filter(vault=vault).values_list("file", flat=True) if n]
+
+
 @dataclass(frozen=True)
 class MemoryMeta:
     chars: int

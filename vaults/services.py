@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from agentexec.errors import ApplicationError, ConflictError
 from agentexec.tenancy.models import Organization
-from vaults import extraction, ocr, subscriptions
+from vaults import extraction, memory, ocr, subscriptions
 from vaults.chunking import Span, chunk_document
 from vaults.models import Chunk, ObjectStatus, ObjectText, Vault, VaultEventType, VaultObject
 from vaults.parsing import bounded
@@ -94,6 +94,7 @@ def vault_delete(*, vault: Vault) -> dict[str, Any]:
         n=Count("id"), size=Coalesce(Sum("size_bytes"), 0), chunks=Coalesce(Sum("chunk_count"), 0)
     )
     names = [n for n in objects.values_list("file", flat=True) if n]
+    names += memory.memory_file_names(vault=vault)
     summary = {
         "id": vault.id,
         "name": vault.name,

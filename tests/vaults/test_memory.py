@@ -246,3 +246,16 @@ def test_search_refuses_unknown_types_with_400(alice: Member, vault: Vault) -> N
     )
 
     assert response.status_code == 400 and "types" in response.json()["error"]["fields"]
+
+
+def test_deleting_the_vault_deletes_its_memory_files(
+    alice: Member, vault: Vault, django_capture_on_commit_callbacks
+) -> None:
+    entry = add(alice, vault, content="Acme is the licensor.", type="party").json()["entry"]
+    name = MemoryEntry.objects.get(id=entry["id"]).file.name or ""
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice.client.delete(f"/vault/{vault.id}")
+
+    assert response.status_code == 200
+    assert not MemoryEntry.objects.exists() and not default_storage.exists(name)
