@@ -241,6 +241,20 @@ INGEST_MAX_UNCOMPRESSED_BYTES = env.int("INGEST_MAX_UNCOMPRESSED_BYTES", default
 INGEST_MAX_COMPRESSION_RATIO = env.float("INGEST_MAX_COMPRESSION_RATIO", default=100.0)
 INGEST_MAX_PAGES = env.int("INGEST_MAX_PAGES", default=5000)
 INGEST_CHUNK_BATCH = env.int("INGEST_CHUNK_BATCH", default=500)  # chunks per transaction
+# OCR (Tesseract, in the same bounded child): PDF pages without a text layer, PNG/JPEG/TIFF.
+# OCR_LANGUAGES is Tesseract's "eng+deu" form (each needs its tesseract-ocr-<lang> package).
+# A document that may need OCR gets OCR_TIMEOUT_S more than INGEST_TIMEOUT_S in all; each page
+# at most OCR_PAGE_TIMEOUT_S; a document with more than OCR_MAX_PAGES pages to OCR is refused.
+OCR_ENABLED = env.bool("OCR_ENABLED", default=True)
+OCR_LANGUAGES = env.str("OCR_LANGUAGES", default="eng")
+OCR_MAX_PAGES = env.int("OCR_MAX_PAGES", default=500)
+OCR_PAGE_TIMEOUT_S = env.int("OCR_PAGE_TIMEOUT_S", default=60)
+OCR_TIMEOUT_S = env.int("OCR_TIMEOUT_S", default=1800)
+# Vault memory (/vault/:id/memory, the memory.* tools): characters one vault's entries may hold.
+MEMORY_MAX_CHARS = env.int("MEMORY_MAX_CHARS", default=200_000)
+# Summaries (POST /vault/:id/objects/:objectId/summarize): the most text a model is given; a
+# longer document is summarized from its first pages, and the request says so.
+SUMMARY_MAX_INPUT_CHARS = env.int("SUMMARY_MAX_INPUT_CHARS", default=400_000)
 
 # --- Worker (django-q2) ----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

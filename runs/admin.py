@@ -146,11 +146,13 @@ class RunStepAdmin(RunRefMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(UsageEntry)
 class UsageEntryAdmin(RunRefMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
-        "id", "created_at", "run_link", "organization", "api_key", "kind", "model", "prompt_tokens",
-        "completion_tokens", "cost", "service", "status_code",
+        "id", "created_at", "run_link", "job_id", "organization", "api_key", "kind", "model",
+        "prompt_tokens", "completion_tokens", "cost", "service", "status_code",
     ]  # fmt: skip
     list_filter = ["kind", "model", "organization", "created_at"]
-    search_fields = ["=run__id", "organization__name", "api_key__prefix", "model", "service"]
+    search_fields = [
+        "=run__id", "=job_id", "organization__name", "api_key__prefix", "model", "service",
+    ]  # fmt: skip
     list_select_related = ["organization", "api_key"]
     date_hierarchy = "created_at"
 

@@ -21,3 +21,11 @@ class RunsConfig(AppConfig):
         from runs.tasks import start_reaper
 
         post_spawn.connect(start_reaper, dispatch_uid="runs.start_reaper")
+
+        from django.apps import apps
+
+        if apps.is_installed("vaults"):
+            from runs.services import usage_record_summary
+            from vaults.summaries import usage_recorder_register
+
+            usage_recorder_register(usage_record_summary)

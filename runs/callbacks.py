@@ -1,153 +1,17 @@
-"""Run callbacks: the SSRF guard, Standard Webhooks signing, and the outbox dispatcher.
-
-This module is the one place that makes outbound callback requests (tests patch `post`)."""
+"""Run callbacks: the outbox rows of a run that ended, sent through agentexec.webhooks (the SSRF
+guard, Standard Webhooks signing with the organization's secret, retries)."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import logging
-import random
-import socket
-import time
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
-from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Min
 from django.utils import timezone
-from standardwebhooks.webhooks import Webhook
 
-from runs.models import CallbackDelivery, DeliveryState, Run
+from agentexec import webhooks
+from runs.models import CallbackDelivery, Run
 from runs.outputs import callback_output
-
-log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=2)  # a claimed delivery is not picked up by another worker meanwhile
-MAX_RETRY_AFTER_S = 3600
-
-
-class CallbackUrlError(ValueError):
-    pass
-
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 is the last 32 bits
-_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local use, any layout
-_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (and ::, ::1)
-
-
-def _embedded_ipv4s(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses a translation or tunnel address leads to: NAT64's well-known
-    prefix, 6to4 (2002::/16) and Teredo (2001::/32: its server, and its client whose bits
-    are stored inverted, which ipaddress undoes)."""
-    found: list[ipaddress.IPv4Address] = []
-    if ip in _NAT64:
-        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    if ip.sixtofour is not None:
-        found.append(ip.sixtofour)
-    if ip.teredo is not None:
-        found.extend(ip.teredo)
-    return found
-
-
-def _public(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address):
-        # Never let an IPv6 form smuggle a private IPv4 address: mapped and compatible forms,
-        # and local-use NAT64 (its IPv4's position depends on the site's prefix length), are
-        # refused outright; NAT64, 6to4 and Teredo pass only if the IPv4 inside is public.
-        if ip.ipv4_mapped is not None or ip in _IPV4_COMPATIBLE or ip in _NAT64_LOCAL:
-            return False
-        if not all(_public(v4) for v4 in _embedded_ipv4s(ip)):
-            return False
-        if ip in _NAT64 or ip.sixtofour is not None:
-            return not ip.is_multicast  # public exactly when the embedded IPv4 is
-    return ip.is_global and not ip.is_multicast
-
-
-def resolve_callback_url(url: str) -> tuple[str, list[IPAddress]]:
-    """Checks a callback URL and returns its host and the addresses it may connect to.
-    https only, and every address the host resolves to must be public — unless
-    ALLOW_INSECURE_CALLBACKS is on (local development), which also permits http and loopback."""
-    insecure = settings.ALLOW_INSECURE_CALLBACKS
-    parts = urlsplit(url)
-    allowed_schemes = ("https", "http") if insecure else ("https",)
-    if parts.scheme not in allowed_schemes:
-        raise CallbackUrlError(f"callback URLs must use {' or '.join(allowed_schemes)}")
-    if not parts.hostname or parts.username or parts.password:
-        raise CallbackUrlError("callback URLs need a host and no credentials")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (OSError, ValueError) as exc:
-        raise CallbackUrlError(f"callback host {parts.hostname!r} does not resolve") from exc
-    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
-    if not insecure:
-        blocked = [str(a) for a in addresses if not _public(a)]
-        if blocked:
-            raise CallbackUrlError(
-                f"callback host {parts.hostname!r} resolves to a non-public address "
-                f"({', '.join(blocked)})"
-            )
-    return parts.hostname, addresses
-
-
-def check_callback_url(url: str) -> str:
-    resolve_callback_url(url)
-    return url
-
-
-@dataclass
-class Attempt:
-    status_code: int | None
-    error: str
-    retry_after_s: float | None = None
-
-
-def post(url: str, *, body: bytes, headers: dict[str, str]) -> Attempt:
-    """One delivery attempt, connecting to an address checked just now, following no redirects."""
-    try:
-        host, addresses = resolve_callback_url(url)
-    except CallbackUrlError as exc:
-        return Attempt(None, str(exc))
-    parts = urlsplit(url)
-    address = str(addresses[0])
-    netloc = f"[{address}]" if ":" in address else address
-    if parts.port:
-        netloc += f":{parts.port}"
-    pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    host_header = parts.netloc.rsplit("@", 1)[-1]
-    try:
-        with httpx.Client(timeout=settings.CALLBACK_TIMEOUT_S, follow_redirects=False) as client:
-            response = client.post(
-                pinned,
-                content=body,
-                headers={**headers, "Host": host_header},
-                extensions={"sni_hostname": host},
-            )
-    except httpx.HTTPError as exc:
-        return Attempt(None, f"{type(exc).__name__}: {exc}")
-    return Attempt(response.status_code, "", _retry_after(response.headers.get("Retry-After")))
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return min(float(value), MAX_RETRY_AFTER_S)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return min(max(0.0, (when - timezone.now()).total_seconds()), MAX_RETRY_AFTER_S)
 
 
 def deliveries_create(*, run: Run) -> list[CallbackDelivery]:
@@ -178,87 +42,15 @@ def deliveries_create(*, run: Run) -> list[CallbackDelivery]:
     ]
 
 
-def _signed_headers(delivery: CallbackDelivery, body: str) -> dict[str, str]:
-    secret = delivery.organization.webhook_secret
-    sent_at = timezone.now()
-    signature = Webhook(secret).sign(delivery.webhook_id, sent_at, body)
-    return {
-        "Content-Type": "application/json",
-        "User-Agent": "agentexec-callbacks/1",
-        "webhook-id": delivery.webhook_id,
-        "webhook-timestamp": str(int(sent_at.timestamp())),
-        "webhook-signature": signature,
-    }
-
-
-def _backoff_s(attempts: int, retry_after_s: float | None) -> float:
-    if retry_after_s is not None:
-        return retry_after_s
-    base = settings.CALLBACK_BACKOFF_BASE_S * (2 ** (attempts - 1))
-    return base * random.uniform(0.8, 1.2)
+def _secret(delivery: CallbackDelivery) -> str:
+    return delivery.organization.webhook_secret
 
 
 def attempt_delivery(delivery: CallbackDelivery) -> None:
-    body = json.dumps(delivery.payload, separators=(",", ":"))
-    result = post(delivery.url, body=body.encode(), headers=_signed_headers(delivery, body))
-    delivery.attempts += 1
-    delivery.last_status = result.status_code
-    delivery.last_error = result.error
-    now = timezone.now()
-    code = result.status_code
-    if code is not None and 200 <= code < 300:
-        delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
-    elif code == 410:
-        delivery.state, delivery.last_error = (
-            DeliveryState.FAILED,
-            "410 Gone: receiver unsubscribed",
-        )
-    elif code is not None and code not in (429,) and code < 500:
-        delivery.state = DeliveryState.FAILED
-        delivery.last_error = f"HTTP {code}: not retried"
-    elif delivery.attempts >= settings.CALLBACK_MAX_ATTEMPTS:
-        delivery.state = DeliveryState.FAILED
-        delivery.last_error = f"gave up after {delivery.attempts} attempts: {result.error or code}"
-    else:
-        delay = _backoff_s(delivery.attempts, result.retry_after_s)
-        delivery.next_attempt_at = now + timedelta(seconds=delay)
-    delivery.save(
-        update_fields=[
-            "attempts", "last_status", "last_error", "state", "delivered_at", "next_attempt_at",
-        ]
-    )  # fmt: skip
-
-
-def _claim(delivery: CallbackDelivery) -> bool:
-    """Takes a lease on a due delivery so that two dispatchers never send it at once."""
-    now = timezone.now()
-    return bool(
-        CallbackDelivery.objects.filter(
-            id=delivery.id, state=DeliveryState.PENDING, next_attempt_at=delivery.next_attempt_at
-        ).update(next_attempt_at=now + LEASE)
-    )
+    webhooks.attempt_delivery(delivery, secret=_secret(delivery))
 
 
 def deliver_due(*, wait_s: float | None = None) -> int:
-    """Sends every due delivery; while a retry falls due within `wait_s`, waits for it here
-    (so short backoffs do not wait for the next scheduled sweep). Returns the attempts made."""
-    wait_s = settings.CALLBACK_INLINE_WAIT_S if wait_s is None else wait_s
-    until = time.monotonic() + wait_s
-    made = 0
-    while True:
-        due = CallbackDelivery.objects.select_related("organization").filter(
-            state=DeliveryState.PENDING, next_attempt_at__lte=timezone.now()
-        )[:100]
-        for delivery in due:
-            if _claim(delivery):
-                attempt_delivery(delivery)
-                made += 1
-        nxt = CallbackDelivery.objects.filter(state=DeliveryState.PENDING).aggregate(
-            n=Min("next_attempt_at")
-        )["n"]
-        if nxt is None:
-            return made
-        sleep_s = (nxt - timezone.now()).total_seconds()
-        if time.monotonic() + sleep_s > until:
-            return made
-        time.sleep(max(0.0, sleep_s))
+    """Sends every due run callback (see agentexec.webhooks.deliver_due)."""
+    outbox = CallbackDelivery.objects.select_related("organization")
+    return webhooks.deliver_due(outbox, secret=_secret, wait_s=wait_s)

@@ -10,7 +10,6 @@ unverified then gets a search of the whole scope, and the documents it finds are
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -126,7 +125,7 @@ class Documents:
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        scope = selectors.run_scope(**dataclasses.asdict(run_selectors.tool_context(run)))
+        scope = selectors.tool_scope(run_selectors.tool_context(run))
         self.vault_ids = sorted(scope.vault_ids)
         self.object_ids = sorted(scope.object_ids) if scope.object_ids is not None else None
         self.docs: dict[str, Document] = {}

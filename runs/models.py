@@ -161,8 +161,14 @@ class UsageKind(models.TextChoices):
 
 
 class UsageEntry(models.Model):
+    """One model call or host tool call, billed to an organization: a run's, or (run empty) a
+    job's outside any run, such as a vault summary job (job_id)."""
+
     id = models.CharField(primary_key=True, max_length=40, default=ids.usage_id, editable=False)
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="usage_entries")
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, null=True, blank=True, related_name="usage_entries"
+    )
+    job_id = models.CharField(max_length=40, blank=True)
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="usage_entries"
     )
@@ -192,7 +198,7 @@ class UsageEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.model or self.service} ({self.run_id})"
+        return f"{self.kind} {self.model or self.service} ({self.run_id or self.job_id})"
 
 
 class RunEvent(models.Model):

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from agentexec.llm import router
 from agentexec.llm.base import ModelNotRoutable
 from agentexec.tools import registry
-from runs.callbacks import CallbackUrlError, check_callback_url
+from agentexec.webhooks import CallbackUrlError, check_callback_url
 from runs.models import Agent, RunStatus
 from runs.services import AgentParams, RunParams
 from vaults.selectors import run_scope_errors

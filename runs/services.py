@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -23,6 +23,9 @@ from runs import callbacks, grounding, quotas, selectors
 from runs.events import status_event, step_event
 from runs.models import Agent, Run, RunStatus, RunStep, StepSource, UsageEntry, UsageKind, Watcher
 from sandboxes import services as sandbox_services
+
+if TYPE_CHECKING:
+    from vaults.models import SummaryJob
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +184,33 @@ def usage_record_llm(*, run: Run, reply: ModelReply, duration_ms: int) -> UsageE
         output_tokens=F("output_tokens") + usage.output_tokens,
     )
     return entry
+
+
+def usage_record_summary(job: SummaryJob, reply: ModelReply, duration_ms: int) -> UsageEntry:
+    """A vault summary job's model call (vaults.summaries' usage recorder): billed like a run's,
+    to the job's organization and API key."""
+    usage = reply.usage
+    return UsageEntry.objects.create(
+        job_id=job.id,
+        organization_id=job.vault.organization_id,
+        api_key_id=job.api_key_id,
+        kind=UsageKind.LLM,
+        model=job.model,
+        prompt_tokens=usage.input_tokens,
+        completion_tokens=usage.output_tokens,
+        total_tokens=usage.total_tokens,
+        cost_micros=cost_micros(job.model, usage),
+        service=reply.provider,
+        endpoint="/vault/{id}/objects/{objectId}/summarize",
+        method="POST",
+        metadata={
+            "summaryJobId": job.id,
+            "sourceObjectId": job.source_object_id,
+            "providerModel": reply.model,
+            "estimated": usage.estimated,
+            "durationMs": duration_ms,
+        },
+    )
 
 
 def usage_record_api(

@@ -262,7 +262,7 @@ def usage_detail_rows(*, period: Period) -> Iterator[list[Any]]:
         yield [
             e.id,
             e.created_at.isoformat(),
-            e.run_id,
+            e.run_id or e.job_id,
             e.organization_id,
             e.organization.name,
             e.api_key.prefix if e.api_key else "",

@@ -36,6 +36,15 @@ OPERATIONS = {
     "/vault/{vault_id}/multipart/part-urls": {"post"},
     "/vault/{vault_id}/multipart/complete": {"post"},
     "/vault/{vault_id}/multipart/abort": {"post"},
+    "/vault/{vault_id}/objects/{object_id}/ocr-words": {"get"},
+    "/vault/{vault_id}/objects/{object_id}/summarize": {"post"},
+    "/vault/{vault_id}/objects/{object_id}/summarize/{job_id}": {"get"},
+    "/vault/{vault_id}/memory": {"get", "post"},
+    "/vault/{vault_id}/memory/search": {"post"},
+    "/vault/{vault_id}/memory/{entry_id}": {"patch", "delete"},
+    "/vault/{vault_id}/events/subscriptions": {"get", "post"},
+    "/vault/{vault_id}/events/subscriptions/{subscription_id}": {"patch", "delete"},
+    "/vault/{vault_id}/events/subscriptions/{subscription_id}/test": {"post"},
 }
 
 

@@ -7,6 +7,7 @@ class VaultsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: the tools import models, which cannot load before the registry is ready.
-        from vaults import tools
+        from vaults import memory_tools, tools
 
         tools.register_all()
+        memory_tools.register_all()

@@ -1,5 +1,6 @@
 """Text from stored files: plain text, Markdown and HTML (reduced to clean text: no markup,
-headings on lines of their own), PDF (with pages), DOCX (with heading styles).
+headings on lines of their own), PDF (with pages), DOCX (with heading styles), and by OCR
+(vaults.parsing.ocr) the PDF pages without a text layer and PNG/JPEG/TIFF images.
 
 `extractor_for` says whether a file's type has an extractor at all (without one, ingest ends
 `stored`); `extract` raises ExtractionError with a message fit for the object's `error` when a
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, NamedTuple
 
-from vaults.parsing import archive
+from vaults.parsing import archive, ocr
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
@@ -42,6 +43,18 @@ class Limits:
     max_text_bytes: int = 32 * 1024 * 1024
     max_uncompressed_bytes: int = 256 * 1024 * 1024
     max_compression_ratio: float = 100.0
+    # OCR (the OCR_* settings): pages without a text layer, and images.
+    ocr_enabled: bool = True
+    ocr_languages: str = "eng"
+    ocr_max_pages: int = 500
+    ocr_page_timeout_s: int = ocr.DEFAULT_PAGE_TIMEOUT_S
+
+    def ocr_options(self) -> ocr.OcrOptions:
+        return ocr.OcrOptions(
+            languages=self.ocr_languages,
+            max_pages=self.ocr_max_pages,
+            page_timeout_s=self.ocr_page_timeout_s,
+        )
 
 
 DEFAULT_LIMITS = Limits()
@@ -70,6 +83,7 @@ class Extracted:
     paged: bool
     # Empty when the format has no heading markup; chunking then recognises headings by form.
     headings: list[Heading] = field(default_factory=list)
+    ocr_pages: list[ocr.OcrPage] = field(default_factory=list)  # pages read by OCR
 
     @property
     def text_length(self) -> int:
@@ -328,18 +342,49 @@ def extract_pdf(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
                 raise ExtractionError(
                     "the PDF is encrypted with a password; upload an unencrypted copy"
                 )
-        pages = strip_running_lines(_pdf_pages(reader, limits))
+        pages = _pdf_pages(reader, limits)
     except (ExtractionError, MemoryError):
         raise
     except Exception as exc:  # a corrupt file trips the parser anywhere, with any exception
         raise ExtractionError(f"the PDF could not be read (corrupt or not a PDF): {exc}") from exc
     if not pages:
         raise ExtractionError("the PDF has no pages")
+    scanned = [number for number, text in enumerate(pages, start=1) if not text.strip()]
+    ocr_pages = _ocr_pdf(data, scanned, limits) if scanned and limits.ocr_enabled else []
+    for page in ocr_pages:
+        pages[page.page - 1] = _clean(page.text)
+    _check_text_size(sum(len(p.encode()) for p in pages), limits)
     if not any(p.strip() for p in pages):
-        raise ExtractionError(
-            "the PDF has no text layer (scanned images need OCR, which this service does not do)"
-        )
-    return Extracted(pages=pages, paged=True)
+        if not limits.ocr_enabled:
+            raise ExtractionError(
+                "the PDF has no text layer (scanned images need OCR, which is off: OCR_ENABLED)"
+            )
+        raise ExtractionError("the PDF has no text layer and OCR found no text in it")
+    return Extracted(pages=strip_running_lines(pages), paged=True, ocr_pages=ocr_pages)
+
+
+def _ocr_pdf(data: bytes, numbers: list[int], limits: Limits) -> list[ocr.OcrPage]:
+    """OCR of the pages without a text layer; the others are never rendered."""
+    try:
+        return list(ocr.ocr_pdf_pages(data, numbers, limits.ocr_options()))
+    except ocr.OcrError as exc:
+        raise ExtractionError(str(exc)) from exc
+
+
+def extract_image(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted | None:
+    """PNG, JPEG, TIFF: their text by OCR, one page per frame. None when OCR is off (the image
+    is then stored without text)."""
+    if not limits.ocr_enabled:
+        return None
+    try:
+        pages = ocr.ocr_image_file(data, limits.ocr_options())
+    except ocr.OcrError as exc:
+        raise ExtractionError(str(exc)) from exc
+    texts = [_clean(p.text) for p in pages]
+    _check_text_size(sum(len(t.encode()) for t in texts), limits)
+    if not any(t.strip() for t in texts):
+        raise ExtractionError("OCR found no text in the image")
+    return Extracted(pages=texts, paged=True, ocr_pages=pages)
 
 
 def _raise_memory_error(exc: Exception) -> None:
@@ -408,7 +453,7 @@ def _docx_heading_level(paragraph: object) -> int | None:
     return int(match.group(1)) if match else None
 
 
-Extractor = Callable[[bytes, Limits], Extracted]
+Extractor = Callable[[bytes, Limits], Extracted | None]
 
 _BY_TYPE: dict[str, Extractor] = {
     "text/plain": extract_plain,
@@ -420,6 +465,9 @@ _BY_TYPE: dict[str, Extractor] = {
     "application/xhtml+xml": extract_html,
     "application/pdf": extract_pdf,
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": extract_docx,
+    "image/png": extract_image,
+    "image/jpeg": extract_image,
+    "image/tiff": extract_image,
 }
 _BY_EXTENSION: dict[str, Extractor] = {
     ".txt": extract_plain,
@@ -432,6 +480,11 @@ _BY_EXTENSION: dict[str, Extractor] = {
     ".htm": extract_html,
     ".pdf": extract_pdf,
     ".docx": extract_docx,
+    ".png": extract_image,
+    ".jpg": extract_image,
+    ".jpeg": extract_image,
+    ".tif": extract_image,
+    ".tiff": extract_image,
 }
 _GENERIC_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
 
@@ -445,6 +498,11 @@ CONTENT_TYPES_BY_EXTENSION = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".csv": "text/csv",
     ".json": "application/json",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
 }
 
 

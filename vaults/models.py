@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from django.db import models
 
 from agentexec import ids
-from agentexec.tenancy.models import Organization
+from agentexec.tenancy.models import ApiKey, Organization
 
 
 class VaultGroup(models.Model):
@@ -244,3 +244,191 @@ class DeletedObject:
     filename: str
     size_bytes: int | None
     vectors_deleted: int
+
+
+class ObjectOcrPage(models.Model):
+    """The words OCR read on one page of an object (a scanned PDF page, an image), for
+    GET .../ocr-words. words: [[text, x0, y0, x1, y1, confidence], ...] in reading order, the
+    box normalised to the page (0-1, origin top left); word_start is the index of the page's
+    first word among all the object's OCR words."""
+
+    object = models.ForeignKey(VaultObject, on_delete=models.CASCADE, related_name="ocr_pages")
+    page = models.PositiveIntegerField()
+    word_start = models.PositiveIntegerField()
+    words = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["object", "page"]
+        constraints = [
+            models.UniqueConstraint(fields=["object", "page"], name="ocrpage_object_page_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"OCR of {self.object_id} p. {self.page}"
+
+
+# --- Event subscriptions (vaults.subscriptions) ----------------------------------------------
+
+
+def subscription_id() -> str:
+    return ids.new_id("vsub")
+
+
+class VaultEventType(models.TextChoices):
+    OBJECT_UPLOADED = "vault.object.uploaded"
+    INGEST_COMPLETED = "vault.ingest.completed"
+    INGEST_FAILED = "vault.ingest.failed"
+    OBJECT_DELETED = "vault.object.deleted"
+
+
+class EventSubscription(models.Model):
+    """A webhook for a vault's lifecycle events, optionally only for some objects. Deliveries
+    are signed with its own signing secret if it has one, else the organization's."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=subscription_id, editable=False)
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="event_subscriptions")
+    callback_url = models.URLField(max_length=2000)
+    event_types = models.JSONField(default=list)  # VaultEventType values
+    object_ids = models.JSONField(default=list, blank=True)  # empty: every object
+    signing_secret = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # Every vault event: the vault's active subscriptions.
+            models.Index(fields=["vault", "is_active"], name="vaultsub_vault_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vault_id} → {self.callback_url}"
+
+
+class EventDelivery(models.Model):
+    """The vault events outbox: one row per (event, subscription), sent and retried by
+    agentexec.webhooks exactly as run callbacks are."""
+
+    subscription = models.ForeignKey(
+        EventSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=2000)
+    webhook_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    state = models.CharField(max_length=16, default="pending")  # agentexec.webhooks states
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The dispatcher: pending deliveries that are due.
+            models.Index(fields=["state", "next_attempt_at"], name="vaultdelivery_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.url} ({self.state})"
+
+
+# --- Memory (vaults.memory) --------------------------------------------------------------------
+
+
+def memory_entry_id() -> str:
+    return ids.new_id("mem")
+
+
+class MemoryType(models.TextChoices):
+    FACT = "fact"
+    PARTY = "party"
+    ISSUE = "issue"
+    DEADLINE = "deadline"
+    DISCOVERY = "discovery"
+    CORRECTION = "correction"
+    PREFERENCE = "preference"
+
+
+class MemoryEntry(models.Model):
+    """A vault's memory: what its organization's agents (and API clients) note for later runs.
+    The content is kept as a file (`file`, under MEDIA_ROOT); `content` is its indexed copy:
+    an FTS5 table on SQLite, a generated tsvector column on PostgreSQL (migration 0003)."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=memory_entry_id, editable=False)
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="memory_entries")
+    type = models.CharField(max_length=16, choices=MemoryType.choices)
+    content = models.TextField()
+    source = models.CharField(max_length=500, blank=True, null=True)
+    tags = models.JSONField(default=list, blank=True)
+    created_by = models.CharField(max_length=100)  # "api:<key prefix>" or "run:<run id>"
+    file = models.FileField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # GET /vault/:id/memory: a vault's entries, oldest first.
+            models.Index(fields=["vault", "created_at"], name="memory_vault_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+
+# --- Summaries (vaults.summaries) --------------------------------------------------------------
+
+
+def summary_job_id() -> str:
+    return ids.new_id("sumjob")
+
+
+class SummaryStatus(models.TextChoices):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class SummaryJob(models.Model):
+    """A summary of an object, made on the worker through the model router and stored as a
+    new text object in the same vault (result_object). Its model calls are also usage entries
+    (runs.UsageEntry.summary_job)."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=summary_job_id, editable=False)
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="summary_jobs")
+    source_object = models.ForeignKey(
+        VaultObject, on_delete=models.CASCADE, related_name="summary_jobs"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=16, choices=SummaryStatus.choices, default=SummaryStatus.PENDING
+    )
+    model = models.CharField(max_length=200)
+    error = models.TextField(blank=True, null=True)
+    result_object = models.ForeignKey(
+        VaultObject, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost_micros = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The staff object page: an object's summaries, newest first.
+            models.Index(fields=["source_object", "-created_at"], name="summaryjob_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"summary {self.id} of {self.source_object_id} ({self.status})"

@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 
 from agentexec.errors import ApplicationError, ConflictError, NotFoundError
 from agentexec.tenancy.models import Organization
+from agentexec.tools.registry import ToolContext
 from vaults import search
 from vaults.chunking import PAGE_SEPARATOR
 from vaults.models import (
@@ -210,6 +211,18 @@ def run_scope(
     if not vault_ids:
         vaults = set(objects.values())
     return RunScope(organization_id, frozenset(vaults), frozenset(objects))
+
+
+def tool_scope(ctx: ToolContext) -> RunScope:
+    """The scope of the run a host tool works for."""
+    return run_scope(
+        organization_id=ctx.organization_id,
+        run_id=ctx.run_id,
+        vault_ids=ctx.vault_ids,
+        agent_vault_ids=ctx.agent_vault_ids,
+        agent_vault_group_ids=ctx.agent_vault_group_ids,
+        object_ids=ctx.object_ids,
+    )
 
 
 def run_scope_errors(

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from agentexec.errors import ApplicationError, ConflictError, PayloadTooLarge
 from agentexec.tenancy.models import Organization
-from vaults import extraction
+from vaults import extraction, memory, ocr, subscriptions
 from vaults.chunking import Span, chunk_document
 from vaults.models import (
     Chunk,
@@ -35,6 +35,7 @@ from vaults.models import (
     ObjectStatus,
     ObjectText,
     Vault,
+    VaultEventType,
     VaultGroup,
     VaultObject,
 )
@@ -127,6 +128,7 @@ def vault_delete(*, vault: Vault) -> DeletedVault:
         n=Count("id"), size=Coalesce(Sum("size_bytes"), 0), chunks=Coalesce(Sum("chunk_count"), 0)
     )
     names = [n for n in objects.values_list("file", flat=True) if n]
+    names += memory.memory_file_names(vault=vault)
     uploads = list(MultipartUpload.objects.filter(vault=vault).values_list("id", flat=True))
     deleted = DeletedVault(
         id=vault.id,
@@ -253,6 +255,9 @@ def object_content_store(*, obj: VaultObject, chunks: Iterable[bytes]) -> VaultO
         )
         if updated:
             vault_totals_refresh(vault_id=obj.vault_id)
+            subscriptions.object_event_emit(
+                object_id=obj.id, event_type=VaultEventType.OBJECT_UPLOADED
+            )
     if not updated:
         _delete_files([name])  # the other upload's file stays; this one's is nobody's
         raise ConflictError(f"Object {obj.id} received its content from another upload meanwhile.")
@@ -345,6 +350,7 @@ def object_delete(*, obj: VaultObject, force: bool = False) -> DeletedObject:
     )
     names = [obj.file.name] if obj.file and obj.file.name else []
     vault_id = obj.vault_id
+    subscriptions.object_event_emit(object_id=obj.id, event_type=VaultEventType.OBJECT_DELETED)
     obj.delete()
     vault_totals_refresh(vault_id=vault_id)
     transaction.on_commit(partial(_delete_files, names))
@@ -513,6 +519,7 @@ def _index(
         claim,
         ObjectStatus.COMPLETED,
         text=(text, offsets),
+        ocr_pages=extracted.ocr_pages,
         page_count=len(extracted.pages) if extracted.paged else None,
         text_length=len(text),
         chunk_count=len(spans),
@@ -588,6 +595,7 @@ def _ingest_end(
     *,
     error: str | None = None,
     text: tuple[str, list[int]] | None = None,
+    ocr_pages: list[Any] | None = None,
     **counts: int | None,
 ) -> VaultObject | None:
     """Compare-and-set the object from this ingest's `processing` to `status`, with its text
@@ -609,7 +617,9 @@ def _ingest_end(
             ObjectText.objects.update_or_create(
                 object_id=obj.id, defaults={"text": text[0], "page_offsets": text[1]}
             )
+        ocr.ocr_pages_replace(object_id=obj.id, pages=ocr_pages or [])
         vault_totals_refresh(vault_id=obj.vault_id)
+        subscriptions.ingest_event_emit(object_id=obj.id, status=status)
     obj.refresh_from_db()
     return obj
 

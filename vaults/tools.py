@@ -65,14 +65,7 @@ def _ids(input: dict[str, Any], name: str) -> list[str] | None:
 
 
 def _scope(ctx: ToolContext) -> selectors.RunScope:
-    return selectors.run_scope(
-        organization_id=ctx.organization_id,
-        run_id=ctx.run_id,
-        vault_ids=ctx.vault_ids,
-        agent_vault_ids=ctx.agent_vault_ids,
-        agent_vault_group_ids=ctx.agent_vault_group_ids,
-        object_ids=ctx.object_ids,
-    )
+    return selectors.tool_scope(ctx)
 
 
 def _object_in_scope(scope: selectors.RunScope, object_id: str) -> VaultObject:

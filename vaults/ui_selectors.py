@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from vaults.models import Chunk, ObjectText, Vault, VaultObject
+from vaults.models import Chunk, ObjectText, SummaryJob, Vault, VaultObject
 
 
 def vaults_filtered(*, organization_id: str = "") -> QuerySet[Vault]:
@@ -41,3 +41,8 @@ def object_text(*, obj: VaultObject) -> str | None:
 
 def object_chunks(*, obj: VaultObject) -> QuerySet[Chunk]:
     return obj.chunks.order_by("index")
+
+
+def object_summary_jobs(*, obj: VaultObject) -> QuerySet[SummaryJob]:
+    """The object's summaries, newest first, with the objects they produced."""
+    return SummaryJob.objects.filter(source_object=obj).select_related("result_object")

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from agentexec.middleware import own_body_limit
-from vaults import api
+from vaults import api, memory_api, ocr_api, subscriptions_api, summaries_api
 
 app_name = "vaults"
 
@@ -54,6 +54,45 @@ urlpatterns = [
         f"{_OBJECT}/content",
         own_body_limit(api.ObjectContentApi.as_view()),
         name="object-content",
+    ),
+]
+
+# --- OCR words, summaries, memory, event subscriptions (vaults/*_api.py) ----------------------
+_SUBSCRIPTIONS = "vault/<str:vault_id>/events/subscriptions"
+
+urlpatterns += [
+    path(f"{_OBJECT}/ocr-words", ocr_api.OcrWordsApi.as_view(), name="object-ocr-words"),
+    path(f"{_OBJECT}/summarize", summaries_api.SummarizeApi.as_view(), name="object-summarize"),
+    path(
+        f"{_OBJECT}/summarize/<str:job_id>",
+        summaries_api.SummarizeJobApi.as_view(),
+        name="object-summarize-job",
+    ),
+    path("vault/<str:vault_id>/memory", memory_api.MemoryListApi.as_view(), name="memory-list"),
+    path(
+        "vault/<str:vault_id>/memory/search",
+        memory_api.MemorySearchApi.as_view(),
+        name="memory-search",
+    ),
+    path(
+        "vault/<str:vault_id>/memory/<str:entry_id>",
+        memory_api.MemoryDetailApi.as_view(),
+        name="memory-detail",
+    ),
+    path(
+        f"{_SUBSCRIPTIONS}",
+        subscriptions_api.SubscriptionListApi.as_view(),
+        name="event-subscription-list",
+    ),
+    path(
+        f"{_SUBSCRIPTIONS}/<str:subscription_id>",
+        subscriptions_api.SubscriptionDetailApi.as_view(),
+        name="event-subscription-detail",
+    ),
+    path(
+        f"{_SUBSCRIPTIONS}/<str:subscription_id>/test",
+        subscriptions_api.SubscriptionTestApi.as_view(),
+        name="event-subscription-test",
     ),
 ]
 

@@ -22,6 +22,7 @@ from vaults.models import ObjectText
 VAULT_ROWS_PER_PAGE = 50
 CHUNKS_PER_PAGE = 20
 TEXT_PREVIEW_CHARS = 200_000
+SUMMARY_JOBS_SHOWN = 20
 VIEWER_WINDOW_CHARS = 200_000  # text shown on each side of the passage in a long document
 
 
@@ -120,6 +121,7 @@ def vault_object_detail(request: HttpRequest, vault_id: str, object_id: str) -> 
         "text_truncated": text is not None and len(text) > TEXT_PREVIEW_CHARS,
         "text_length": len(text) if text is not None else None,
         "page": Paginator(chunks, CHUNKS_PER_PAGE).get_page(request.GET.get("page")),
+        "summary_jobs": ui_selectors.object_summary_jobs(obj=obj)[:SUMMARY_JOBS_SHOWN],
     }
     return render(request, "vaults/object_detail.html", context)
 

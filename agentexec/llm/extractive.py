@@ -13,6 +13,10 @@ It acts like a model through the tools it is given and never touches the databas
 
 Without vault tools, or when there is nothing to find, it says plainly that it has no
 documents to work from.
+
+Given a document summary request (agentexec.llm.summary), it answers an extractive summary: the
+document's most representative sentences (those whose content words recur most across it),
+quoted verbatim in document order, each citing its page, e.g. `(p. 3)`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentexec.llm import summary
 from agentexec.llm.base import ModelRequest
 
 NO_DOCUMENTS = (
@@ -151,6 +156,8 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[a-z0-9)\]\"'%]{2}[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
 def next_turn(request: ModelRequest) -> list[dict[str, Any]]:
+    if summary.is_summary_request(request):
+        return [_text(summarize(_first_prompt(request)))]
     tool_names = {t.name for t in request.tools}
     if "vault.search" not in tool_names:
         return [_text(NO_DOCUMENTS)]
@@ -593,3 +600,55 @@ def _join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+# --- Document summaries -----------------------------------------------------------------------
+
+SUMMARY_POINTS_MAX = 10
+SUMMARY_MIN_WORDS = 6
+NOTHING_TO_SUMMARIZE = "The document has no text to summarize."
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    page: int
+    position: int
+    text: str
+    stems: frozenset[str]
+
+
+def summarize(message: str) -> str:
+    """An extractive summary of a summary request's document (see the module docstring):
+    deterministic, every point quoted from the document with its page."""
+    title = message.split("\n", 1)[0].removeprefix("Summarize this document:").strip()
+    sentences = [
+        _Sentence(page, position, text, frozenset(stems))
+        for page, body in summary.document_pages(message)
+        for position, text in enumerate(_sentences(body))
+        if not _HEADING.match(text)
+        and len(words := _words(text)) >= SUMMARY_MIN_WORDS
+        and (stems := {_stem(w) for w in words if _is_content(w)})
+    ]
+    if not sentences:
+        return NOTHING_TO_SUMMARIZE
+    counts: dict[str, int] = {}
+    for sentence in sentences:
+        for stem in sentence.stems:
+            counts[stem] = counts.get(stem, 0) + 1
+
+    def weight(x: _Sentence) -> float:
+        return sum(counts[s] for s in x.stems) / len(x.stems) ** 0.5
+
+    wanted = min(SUMMARY_POINTS_MAX, max(3, len(sentences) // 8))
+    chosen: list[_Sentence] = []
+    for candidate in sorted(sentences, key=lambda x: (-weight(x), x.page, x.position)):
+        if all(len(candidate.stems & c.stems) < 0.6 * len(candidate.stems) for c in chosen):
+            chosen.append(candidate)
+        if len(chosen) == wanted:
+            break
+    chosen.sort(key=lambda x: (x.page, x.position))
+    points = "\n".join(f"- {x.text} (p. {x.page})" for x in chosen)
+    return (
+        f"Summary of {title} (extractive: its {len(chosen)} most representative sentences, "
+        f"quoted in document order):\n\n{points}"
+    )

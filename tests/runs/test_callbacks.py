@@ -8,8 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from runs import callbacks, services
-from runs.callbacks import CallbackUrlError, check_callback_url, deliver_due
+from agentexec import webhooks
+from agentexec.webhooks import CallbackUrlError, check_callback_url
+from runs import services
+from runs.callbacks import deliver_due
 from runs.models import CallbackDelivery
 from tests.factories import AgentFactory, RunFactory
 
@@ -151,9 +153,9 @@ def test_a_retry_survives_a_worker_restart(alice, insecure, receiver):
 
 
 def test_retry_after_is_honoured(alice, insecure):
-    assert callbacks._backoff_s(1, 7.0) == 7.0
-    assert callbacks._retry_after("3") == 3.0
-    assert callbacks._retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert webhooks.backoff_s(1, 7.0) == 7.0
+    assert webhooks.retry_after("3") == 3.0
+    assert webhooks.retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
 def test_a_cancelled_run_sends_run_cancelled_not_completed(alice, insecure, receiver):

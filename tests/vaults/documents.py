@@ -140,3 +140,42 @@ def make_pdf_with_blank_pages(count: int) -> bytes:
     out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(offsets) + 1))
     out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
     return out.getvalue()
+
+
+def render_page(lines: list[str]):
+    """A page as a scanner would give it: black text on white, 150 dpi, letter size."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (1275, 1650), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=40)
+    for i, line in enumerate(lines):
+        draw.text((120, 150 + 80 * i), line, fill=0, font=font)
+    return image
+
+
+def make_scanned_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF of page images and no text layer (Pillow writes each image as a page)."""
+    images = [render_page(lines) for lines in pages]
+    out = io.BytesIO()
+    images[0].save(out, format="PDF", save_all=True, append_images=images[1:], resolution=150)
+    return out.getvalue()
+
+
+def make_image(lines: list[str], format: str = "PNG") -> bytes:
+    out = io.BytesIO()
+    render_page(lines).save(out, format=format)
+    return out.getvalue()
+
+
+def make_pdf_with_a_scanned_page(text_page: str, scanned_lines: list[str]) -> bytes:
+    """Page 1 has a text layer, page 2 is a scanned image only."""
+    import pypdf
+
+    writer = pypdf.PdfWriter()
+    for data in (make_pdf([text_page]), make_scanned_pdf([scanned_lines])):
+        for page in pypdf.PdfReader(io.BytesIO(data)).pages:
+            writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

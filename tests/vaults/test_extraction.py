@@ -206,15 +206,27 @@ def test_unreadable_files_raise_a_clear_error(
         extraction.extract(data, content_type=content_type, filename=filename)
 
 
-def test_a_pdf_without_text_says_it_needs_ocr() -> None:
-    with pytest.raises(extraction.ExtractionError, match="no text layer"):
+def test_a_pdf_without_text_that_ocr_cannot_read_says_so() -> None:
+    with pytest.raises(extraction.ExtractionError, match="no text layer and OCR found no text"):
         extraction.extract(make_pdf([""]), content_type="application/pdf", filename="scan.pdf")
+
+
+def test_a_pdf_without_text_names_the_ocr_setting_when_ocr_is_off() -> None:
+    with pytest.raises(extraction.ExtractionError, match="OCR_ENABLED"):
+        extraction.extract(
+            make_pdf([""]),
+            content_type="application/pdf",
+            filename="scan.pdf",
+            limits=extraction.Limits(ocr_enabled=False),
+        )
 
 
 @pytest.mark.parametrize(
     ("content_type", "filename", "supported"),
     [
-        ("image/png", "a.png", False),
+        ("image/png", "a.png", True),
+        ("application/octet-stream", "a.TIFF", True),
+        ("image/gif", "a.gif", False),
         ("application/zip", "a.zip", False),
         ("application/octet-stream", "a.bin", False),
         ("application/octet-stream", "a.PDF", True),
@@ -242,7 +254,7 @@ def test_ingest_records_a_corrupt_file_on_that_object_only(
 ) -> None:
     good = add_document(vault, "a.txt", "Confidential information.")
     bad = add_document(vault, "b.pdf", b"%PDF garbage", "application/pdf")
-    unknown = add_document(vault, "c.png", b"\x89PNG", "image/png")
+    unknown = add_document(vault, "c.gif", b"GIF89a", "image/gif")
 
     assert bad.status == ObjectStatus.FAILED and "PDF" in (bad.error or "")
     assert bad.chunk_count is None and not bad.chunks.exists()

@@ -3,13 +3,10 @@ scope of runs whose agent names vaultGroups."""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 import casedev
 import pytest
 
-from runs.models import Agent, Run
+from runs.models import Agent
 from runs.selectors import tool_context
 from tests.conftest import Member
 from tests.vaults.conftest import make_run
@@ -105,10 +102,6 @@ def test_it_checks_group_ownership(
     assert charlie.client.get("/vault/groups").json() == {"groups": [], "total": 0}
 
 
-def scope_of(run: Run) -> dict[str, Any]:
-    return dataclasses.asdict(tool_context(run))
-
-
 def test_a_run_of_an_agent_with_vault_groups_sees_the_vaults_of_those_groups(
     alice: Member, vault: Vault
 ) -> None:
@@ -118,7 +111,7 @@ def test_a_run_of_an_agent_with_vault_groups_sees_the_vaults_of_those_groups(
     Agent.objects.filter(id=run.agent_id).update(vault_groups=[group.id])
     run.refresh_from_db()
 
-    scope = selectors.run_scope(**scope_of(run))
+    scope = selectors.tool_scope(tool_context(run))
 
     assert scope.vault_ids == frozenset({in_group.id})
     assert not scope.allows_vault(vault.id)
@@ -134,7 +127,7 @@ def test_a_persistent_agents_run_sees_its_vault_ids_and_its_groups(
     Agent.objects.filter(id=run.agent_id).update(vault_groups=[group.id])
     run.refresh_from_db()
 
-    assert selectors.run_scope(**scope_of(run)).vault_ids == frozenset({vault.id, in_group.id})
+    assert selectors.tool_scope(tool_context(run)).vault_ids == frozenset({vault.id, in_group.id})
 
 
 def test_an_agent_scoped_to_an_empty_group_sees_no_vault(alice: Member, vault: Vault) -> None:
@@ -143,7 +136,7 @@ def test_an_agent_scoped_to_an_empty_group_sees_no_vault(alice: Member, vault: V
     Agent.objects.filter(id=run.agent_id).update(vault_groups=[group.id])
     run.refresh_from_db()
 
-    assert selectors.run_scope(**scope_of(run)).vault_ids == frozenset()
+    assert selectors.tool_scope(tool_context(run)).vault_ids == frozenset()
 
 
 def test_an_agent_takes_only_known_vault_groups(alice: Member, charlie: Member) -> None:

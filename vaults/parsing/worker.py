@@ -1,8 +1,9 @@
 """The text extraction child: `python -m vaults.parsing.worker --content-type T --filename F
 [limits]` reads a file's bytes on stdin and writes `{"pages": [...], "paged": bool, "headings":
-[[page, offset, level], ...]}` on stdout (exit 0), or `{"error": message}` for a document that
-cannot be read (exit 2). Running out of memory exits MEMORY_EXIT. Standard library,
-vaults.extraction and its parsers only: no Django.
+[[page, offset, level], ...], "ocr": [{"page": n, "words": [[text, x0, y0, x1, y1, confidence],
+...]}, ...]}` on stdout (exit 0), or `{"error": message}` for a document that cannot be read
+(exit 2). Running out of memory exits MEMORY_EXIT. Standard library, vaults.extraction and its
+parsers only: no Django.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         type=float,
         default=extraction.DEFAULT_LIMITS.max_compression_ratio,
     )
+    defaults = extraction.DEFAULT_LIMITS
+    parser.add_argument("--ocr", choices=("on", "off"), default="on")
+    parser.add_argument("--ocr-languages", default=defaults.ocr_languages)
+    parser.add_argument("--ocr-max-pages", type=int, default=defaults.ocr_max_pages)
+    parser.add_argument("--ocr-page-timeout-s", type=int, default=defaults.ocr_page_timeout_s)
     return parser.parse_args(argv)
 
 
@@ -51,6 +57,10 @@ def main(argv: list[str]) -> int:
         max_text_bytes=options.max_text_bytes,
         max_uncompressed_bytes=options.max_uncompressed_bytes,
         max_compression_ratio=options.max_compression_ratio,
+        ocr_enabled=options.ocr == "on",
+        ocr_languages=options.ocr_languages,
+        ocr_max_pages=options.ocr_max_pages,
+        ocr_page_timeout_s=options.ocr_page_timeout_s,
     )
     data = sys.stdin.buffer.read()
     try:
@@ -69,6 +79,7 @@ def main(argv: list[str]) -> int:
             "pages": extracted.pages,
             "paged": extracted.paged,
             "headings": [list(h) for h in extracted.headings],
+            "ocr": [{"page": p.page, "words": p.words} for p in extracted.ocr_pages],
         }
     )
     return 0
