@@ -10,6 +10,9 @@ allow/deny list and vault scope apply and the call is recorded as a step of the 
     casedev legal search QUERY [--court C] [--jurisdiction J] [--top-k N]
                                                           -> legal-research.search
     casedev legal citations [--no-resolve] < file         -> legal-research.citations
+    casedev memory search QUERY [--vault ID] [--type T] [--limit N]     -> memory.search
+    casedev memory write [--vault ID] [--type T] [--source S] [--tag T] < file
+                                                          -> memory.write
 
 Plain text by default, `--json` for the tool's JSON. Exit status: 0 done, 1 the call failed
 (refused, out of scope, not found), 2 bad arguments, 3 no runtime to talk to.
@@ -37,6 +40,8 @@ COMMANDS = {
     "vault.write": "casedev vault write VAULT_ID FILENAME < file",
     "legal-research.search": "casedev legal search QUERY [--court C] [--top-k N] [--json]",
     "legal-research.citations": "casedev legal citations [--no-resolve] [--json] < file",
+    "memory.search": "casedev memory search QUERY [--vault ID] [--type T] [--limit N] [--json]",
+    "memory.write": "casedev memory write [--vault ID] [--type T] [--source S] [--tag T] < file",
 }
 HOST_TOOLS = frozenset(COMMANDS)
 EXIT_FAILED, EXIT_USAGE, EXIT_NO_RUNTIME = 1, 2, 3
@@ -124,6 +129,27 @@ def vault_read(ns: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 def vault_write(ns: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     content = _stdin_text("the document's content")
     return "vault.write", {"vaultId": ns.vault_id, "filename": ns.filename, "content": content}
+
+
+def memory_search(ns: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    args: dict[str, Any] = {"query": ns.query}
+    if ns.vault:
+        args["vaultId"] = ns.vault
+    if ns.type:
+        args["types"] = ns.type
+    if ns.limit is not None:
+        args["limit"] = ns.limit
+    return "memory.search", args
+
+
+def memory_write(ns: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    args: dict[str, Any] = {"content": _stdin_text("the memory's content")}
+    for key, value in (("vaultId", ns.vault), ("type", ns.type), ("source", ns.source)):
+        if value:
+            args[key] = value
+    if ns.tag:
+        args["tags"] = ns.tag
+    return "memory.write", args
 
 
 def legal_search(ns: argparse.Namespace) -> tuple[str, dict[str, Any]]:
@@ -216,6 +242,18 @@ def show_legal_citations(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def show_memory_search(result: dict[str, Any]) -> str:
+    lines = [
+        f"{n}. [{e['type']}] {e['content']}  ({e['id']}, {e['vaultId']})"
+        for n, e in enumerate(result.get("results", []), 1)
+    ]
+    return "\n".join(lines) if lines else f"no memory matches {result.get('query')!r}"
+
+
+def show_memory_write(result: dict[str, Any]) -> str:
+    return f"remembered {result['id']} in {result['vaultId']} ({result['type']})"
+
+
 _SHOW = {
     "vault.list": show_vault_list,
     "vault.search": show_vault_search,
@@ -223,6 +261,8 @@ _SHOW = {
     "vault.write": show_vault_write,
     "legal-research.search": show_legal_search,
     "legal-research.citations": show_legal_citations,
+    "memory.search": show_memory_search,
+    "memory.write": show_memory_write,
 }
 
 
@@ -234,11 +274,11 @@ def parser() -> argparse.ArgumentParser:
 
     top = argparse.ArgumentParser(
         prog="casedev",
-        description="Vault and legal-research tools of this agent run, from the shell. Every "
+        description="Vault, legal-research and memory tools of this agent run, from the shell. Every "
         "call is checked against the run's tools and vault scope and recorded as a step.",
     )
     top.add_argument("--version", action="version", version=f"casedev {VERSION}")
-    groups = top.add_subparsers(dest="group", metavar="{vault,legal}", required=True)
+    groups = top.add_subparsers(dest="group", metavar="{vault,legal,memory}", required=True)
 
     vault = groups.add_parser("vault", help="documents in this run's vaults").add_subparsers(
         dest="command", required=True
@@ -277,7 +317,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-resolve", action="store_true", help="extract only, no lookup")
     p.set_defaults(build=legal_citations)
 
-    for sub in (*vault.choices.values(), *legal.choices.values()):
+    memory = groups.add_parser("memory", help="what this organization's runs noted").add_subparsers(
+        dest="command", required=True
+    )
+    p = memory.add_parser("search", help="search the memory of the vaults in scope")
+    p.add_argument("query")
+    p.add_argument("--vault", help="only this vault's memory")
+    p.add_argument("--type", action="append", help="only entries of this type (repeatable)")
+    p.add_argument("--limit", type=int, help="how many entries (default 5)")
+    p.set_defaults(build=memory_search)
+    p = memory.add_parser("write", help="remember standard input for later runs")
+    p.add_argument("--vault", help="the vault to remember it in (needed with several in scope)")
+    p.add_argument("--type", help="fact, party, issue, deadline, discovery, correction, ...")
+    p.add_argument("--source", help="where it comes from")
+    p.add_argument("--tag", action="append", help="a tag (repeatable)")
+    p.set_defaults(build=memory_write)
+
+    for sub in (*vault.choices.values(), *legal.choices.values(), *memory.choices.values()):
         sub.add_argument("--json", action="store_true", help="print the tool's JSON result")
     return top
 

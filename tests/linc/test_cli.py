@@ -106,6 +106,29 @@ def test_every_vault_subcommand_works_and_is_recorded_as_a_cli_step(alice, docs)
     assert ("vault.read", "cli") in sources and ("shell.exec", "agent") in sources
 
 
+def test_the_memory_subcommands_write_and_find_a_note_as_cli_steps(alice, docs):
+    matter = docs["vault"]
+    data, (written, found) = run_commands(
+        alice,
+        f"printf 'Bluejay signed the NDA on 3 March.' | casedev memory write --vault {matter.id}"
+        " --type fact --tag nda",
+        "casedev memory search 'when did Bluejay sign' --json",
+        vaultIds=[matter.id],
+    )
+    assert written["exitCode"] == 0, written
+    assert (
+        written["stdout"].startswith("remembered ")
+        and f"in {matter.id} (fact)" in written["stdout"]
+    )
+    assert found["exitCode"] == 0, found
+    results = json.loads(found["stdout"])["results"]
+    assert results[0]["content"] == "Bluejay signed the NDA on 3 March."
+    assert [s.tool_name for s in cli_steps(data["runId"]) if s.type == "tool_call"] == [
+        "memory.write",
+        "memory.search",
+    ]
+
+
 def test_the_legal_subcommands_call_the_legal_research_tools(alice, settings):
     settings.COURTLISTENER_API_TOKEN = "cl-test-token"
     opinion = {
@@ -189,7 +212,7 @@ def test_help_version_and_bad_arguments(alice):
         "casedev vault search",
         "env -u LINC_CLI_SOCKET casedev vault list",
     )
-    assert helped["exitCode"] == 0 and "{vault,legal}" in helped["stdout"]
+    assert helped["exitCode"] == 0 and "{vault,legal,memory}" in helped["stdout"]
     assert version["exitCode"] == 0 and version["stdout"].startswith("casedev ")
     assert bad["exitCode"] == 2 and "the following arguments are required: query" in bad["stderr"]
     assert outside["exitCode"] == 3 and "LINC_CLI_SOCKET is not set" in outside["stderr"]

@@ -12,7 +12,6 @@ from agentexec.llm import extractive, summary
 from runs import usage
 from runs.models import UsageEntry
 from tests.conftest import Member
-from tests.ui.conftest import staff, staff_user  # noqa: F401  (the staff page fixtures)
 from tests.vaults.conftest import AddDocument
 from tests.vaults.documents import make_pdf
 from vaults import selectors, services

@@ -10,22 +10,23 @@ from typing import Any
 from django.db import connection
 
 from vaults.search import sqlite
-from vaults.search.terms import query_terms
+from vaults.search.terms import query_concepts
 
 
 def search_memory(*, query: str, vault_ids: Sequence[str], limit: int) -> list[tuple[str, float]]:
     """(entry id, score in (0, 1), higher is better) of the best `limit` entries, best first."""
-    terms = query_terms(query)
-    if not terms or not vault_ids:
+    # Each content word with the words contracts use for it, as chunk search asks.
+    groups = [list(c.alternatives) for c in query_concepts(query)]
+    if not groups or not vault_ids:
         return []
     if connection.vendor == "sqlite":
-        return _sqlite(terms, list(vault_ids), limit)
+        return _sqlite(groups, list(vault_ids), limit)
     if connection.vendor == "postgresql":
-        return _postgres(terms, list(vault_ids), limit)
+        return _postgres([t for g in groups for t in g], list(vault_ids), limit)
     return []
 
 
-def _sqlite(terms: list[str], vault_ids: list[str], limit: int) -> list[tuple[str, float]]:
+def _sqlite(groups: list[list[str]], vault_ids: list[str], limit: int) -> list[tuple[str, float]]:
     scope = ", ".join(["%s"] * len(vault_ids))
     sql = f"""
         SELECT f.entry_id, bm25(vaults_memoryentry_fts) AS rank
@@ -33,7 +34,7 @@ def _sqlite(terms: list[str], vault_ids: list[str], limit: int) -> list[tuple[st
         WHERE vaults_memoryentry_fts MATCH %s AND m.vault_id IN ({scope})
         ORDER BY rank, m.created_at LIMIT %s
     """
-    params: list[Any] = [sqlite.match_expression("or", terms), *vault_ids, limit]
+    params: list[Any] = [sqlite.match_expression("or", groups), *vault_ids, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
