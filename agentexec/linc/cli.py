@@ -274,8 +274,8 @@ def parser() -> argparse.ArgumentParser:
 
     top = argparse.ArgumentParser(
         prog="casedev",
-        description="Vault, legal-research and memory tools of this agent run, from the shell. Every "
-        "call is checked against the run's tools and vault scope and recorded as a step.",
+        description="Vault, legal-research and memory tools of this agent run, from the shell. "
+        "Every call is checked against the run's tools and vault scope and recorded as a step.",
     )
     top.add_argument("--version", action="version", version=f"casedev {VERSION}")
     groups = top.add_subparsers(dest="group", metavar="{vault,legal,memory}", required=True)

@@ -143,7 +143,7 @@ def test_the_staff_object_page_lists_its_summaries(
     alice: Member,
     vault: Vault,
     add_document: AddDocument,
-    staff: Client,  # noqa: F811
+    staff: Client,
     django_capture_on_commit_callbacks,
 ) -> None:
     lease = add_document(vault, "lease.pdf", make_pdf(LEASE), "application/pdf")
