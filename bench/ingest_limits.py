@@ -31,8 +31,7 @@ from tests.vaults.documents import (  # noqa: E402
     make_zip_bomb_docx,
     understate_member_size,
 )
-from vaults import extraction  # noqa: E402
-from vaults.parsing import bounded  # noqa: E402
+from vaults.parsing import bounded, extraction  # noqa: E402
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

@@ -32,8 +32,9 @@ from agentexec.negotiation import AnyAcceptNegotiation
 from agentexec.parsers import JSONParser
 from agentexec.tenancy.auth import caller
 from agentexec.tenancy.models import Organization
-from vaults import extraction, multipart, outputs, schemas, selectors, services, signing
+from vaults import multipart, outputs, schemas, selectors, services, signing
 from vaults.models import ObjectStatus, VaultObject
+from vaults.parsing import extraction
 from vaults.serializers import (
     ChunkRangeParamsSerializer,
     ConfirmUploadInputSerializer,

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from agentexec.errors import ApplicationError, ConflictError, PayloadTooLarge
 from agentexec.tenancy.models import Organization
-from vaults import extraction, memory, ocr, subscriptions
+from vaults import memory, ocr, subscriptions
 from vaults.chunking import Span, chunk_document
 from vaults.models import (
     Chunk,
@@ -39,7 +39,7 @@ from vaults.models import (
     VaultGroup,
     VaultObject,
 )
-from vaults.parsing import bounded
+from vaults.parsing import bounded, extraction
 
 log = logging.getLogger(__name__)
 

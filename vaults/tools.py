@@ -13,8 +13,9 @@ from typing import Any
 from django.conf import settings
 
 from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult, register
-from vaults import chunking, extraction, selectors, services
+from vaults import chunking, selectors, services
 from vaults.models import ObjectStatus, ObjectText, Vault, VaultObject
+from vaults.parsing import extraction
 
 SEARCH_TOP_K_DEFAULT = 5
 SEARCH_TOP_K_MAX = 20

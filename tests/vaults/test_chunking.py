@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from vaults import extraction
 from vaults.chunking import CHUNK_SIZE, OVERLAP, Span, chunk_document, heading_level
+from vaults.parsing import extraction
 
 LICENSES = Path("/usr/share/common-licenses")
 _STARTS = re.compile(r"[A-Z0-9\"'(\u201c\[*]|[a-z]{1,3}[.)]\s")

@@ -10,9 +10,10 @@ from django.core.management import CommandError, call_command
 
 from tests.vaults.conftest import AddDocument
 from tests.vaults.documents import make_docx, make_encrypted_pdf, make_pdf
-from vaults import extraction, selectors
+from vaults import selectors
 from vaults.chunking import CHUNK_SIZE, chunk_document
 from vaults.models import ObjectStatus, Vault
+from vaults.parsing import extraction
 
 
 def test_it_reads_plain_text() -> None:

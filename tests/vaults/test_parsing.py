@@ -22,9 +22,8 @@ from tests.vaults.documents import (
     make_zip_bomb_docx,
     understate_member_size,
 )
-from vaults import extraction
 from vaults.models import ObjectStatus, ObjectText, Vault
-from vaults.parsing import archive, bounded
+from vaults.parsing import archive, bounded, extraction
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MIB = 1024 * 1024

@@ -17,8 +17,7 @@ from django.conf import settings
 
 from sandboxes import oneshot
 from sandboxes.base import SandboxStartError
-from vaults import extraction
-from vaults.parsing import archive, ocr
+from vaults.parsing import archive, extraction, ocr
 from vaults.parsing.worker import MEMORY_EXIT, REJECTED_EXIT
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,8 @@
 [limits]` reads a file's bytes on stdin and writes `{"pages": [...], "paged": bool, "headings":
 [[page, offset, level], ...], "ocr": [{"page": n, "words": [[text, x0, y0, x1, y1, confidence],
 ...]}, ...]}` on stdout (exit 0), or `{"error": message}` for a document that cannot be read
-(exit 2). Running out of memory exits MEMORY_EXIT. Standard library, vaults.extraction and its
-parsers only: no Django.
+(exit 2). Running out of memory exits MEMORY_EXIT. Standard library, vaults.parsing.extraction
+and its parsers only: no Django.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from vaults import extraction
+from vaults.parsing import extraction
 
 REJECTED_EXIT = 2
 MEMORY_EXIT = 3
