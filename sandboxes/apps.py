@@ -8,6 +8,7 @@ class SandboxesConfig(AppConfig):
         from django.conf import settings
         from django.core import checks
 
+        # Imported here: callhome imports models, which cannot load before the registry is ready.
         from sandboxes import callhome, isolation
 
         # Plain-Python callers (sandboxes.oneshot) run as the configured user too.
