@@ -16,24 +16,11 @@ from daytona import (
 from vercel.sandbox import SandboxCredentials, SandboxResources
 from vercel.sandbox.sync import SandboxServiceOptions, SyncSandboxClient
 
-from tests.emulators.daytona import DaytonaEmulator
 from tests.emulators.vercel import VercelEmulator
 
 SCRIPT = (
     b"import os, sys\nprint('out', os.environ.get('GREETING'))\nprint('err', file=sys.stderr)\n"
 )
-
-
-@pytest.fixture
-def vercel_api():
-    with VercelEmulator() as api:
-        yield api
-
-
-@pytest.fixture
-def daytona_api():
-    with DaytonaEmulator() as api:
-        yield api
 
 
 def vercel_client(api: VercelEmulator, token: str | None = None) -> SyncSandboxClient:
