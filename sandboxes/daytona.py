@@ -20,7 +20,6 @@ import math
 import shlex
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -36,7 +35,7 @@ from daytona import (
     SessionExecuteRequest,
 )
 
-from sandboxes.remote import RemoteLaunch, RemoteSandboxError
+from sandboxes.remote import RemoteLaunch, RemoteLog, RemoteSandboxError
 
 log = logging.getLogger(__name__)
 
@@ -74,40 +73,39 @@ def _client(settings: DaytonaSettings) -> Daytona:
 class DaytonaMachine:
     """A running Daytona sandbox and the runtime command in its session."""
 
-    def __init__(
-        self, sandbox: Sandbox, command_id: str, size: str, on_log: Callable[[str], None]
-    ) -> None:
-        self.remote_id = sandbox.id
+    def __init__(self, sandbox: Sandbox, command_id: str, size: str) -> None:
+        self.id = sandbox.id
         self.size = size
+        self.log = RemoteLog()
         self._sandbox = sandbox
         self._command_id = command_id
         self._exit_code: int | None = None
         self._stopped = False
         self._lock = threading.Lock()
         self._logs_done = threading.Event()
-        threading.Thread(
-            target=self._pump, args=(on_log,), name=f"daytona-log-{sandbox.id}", daemon=True
-        ).start()
+        threading.Thread(target=self._pump, name=f"daytona-log-{self.id}", daemon=True).start()
 
-    def _pump(self, on_log: Callable[[str], None]) -> None:
+    def _pump(self) -> None:
         """Follows the command's logs (stdout and stderr) until it exits."""
         try:
             asyncio.run(
                 self._sandbox.process.get_session_command_logs_async(
-                    SESSION, self._command_id, on_log, on_log
+                    SESSION, self._command_id, self.log.add, self.log.add
                 )
             )
         except Exception as exc:  # the sandbox was deleted under the stream, or the network
             if not self._stopped:
-                on_log(f"[daytona: log stream ended: {type(exc).__name__}: {exc}]\n")
+                self.log.add(f"[daytona: log stream ended: {type(exc).__name__}: {exc}]\n")
         finally:
             self._logs_done.set()
 
     def wait(self, timeout: float) -> int | None:
+        """The runtime's exit code once it has exited (the machine is then deleted: it has
+        nothing left to do); None while it runs, or when it was stopped under it."""
         deadline = time.monotonic() + timeout
-        if self._exit_code is not None:
+        if self._exit_code is not None or self._stopped:
             return self._exit_code
-        if not self._logs_done.wait(timeout) or self._stopped:
+        if not self._logs_done.wait(timeout):
             return None
         while True:  # the stream ends as the command exits; its code follows at once
             try:
@@ -116,12 +114,16 @@ class DaytonaMachine:
                 return None
             if command.exit_code is not None:
                 self._exit_code = int(command.exit_code)
+                self.kill()
                 return self._exit_code
             if time.monotonic() >= deadline:
                 return None
             time.sleep(EXIT_POLL_S)
 
-    def stop(self) -> None:
+    def log_text(self) -> str:
+        return self.log.text()
+
+    def kill(self) -> None:
         with self._lock:
             if self._stopped:
                 return
@@ -142,7 +144,7 @@ class DaytonaBackend:
     def __init__(self, settings: DaytonaSettings) -> None:
         self.settings = settings
 
-    def launch(self, launch: RemoteLaunch, on_log: Callable[[str], None]) -> DaytonaMachine:
+    def launch(self, launch: RemoteLaunch) -> DaytonaMachine:
         cpu, memory_gib = daytona_size(launch.limits.cpu, launch.limits.memory_mib)
         params = CreateSandboxFromImageParams(
             name=launch.name,
@@ -170,7 +172,7 @@ class DaytonaBackend:
                 raise RemoteSandboxError(f"daytona: starting the runtime failed: {exc}") from exc
             raise
         size = f"{cpu} vCPUs, {memory_gib} GiB"
-        return DaytonaMachine(sandbox, started.cmd_id, size, on_log)
+        return DaytonaMachine(sandbox, started.cmd_id, size)
 
     def stop_remote(self, remote_id: str) -> bool:
         try:

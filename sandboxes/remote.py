@@ -1,11 +1,14 @@
-"""What the remote backends (Vercel Sandbox, Daytona) share.
+"""Remote sandbox providers (Vercel Sandbox, Daytona): what they share, and how the executor
+sees them.
 
 A remote backend creates a machine at the provider through its official SDK, uploads the
-runtime artefact into it, starts it with the call-home variables as its only environment, and
-streams its log lines back as they arrive. The runtime then reaches this server over HTTP(S)
-(see sandboxes.relay); the backend only owns the machine's life: it stops and deletes it when
-the run ends, fails, times out or is cancelled, and `stop_remote` does the same by id for the
-reaper, when the worker that started it is gone.
+runtime artefact into it (sandboxes.artefact: one zipapp, plus a `casedev` launcher), starts it
+with the call-home variables as the only environment it adds, and follows its output as it
+arrives. The runtime then reaches this server over HTTP(S) with its run's token, and the
+executor serves it through the relay (sandboxes.relay) exactly as over stdio. The backend only
+owns the machine's life: the relay's kill() and close() stop and delete it, whether the run
+ended, failed, timed out or was cancelled; `stop_remote` does the same by id for the reaper,
+when the worker that started it is gone.
 
 Every remote sandbox is named after its Sandbox row (`sandbox_...`), so it can be found and
 stopped by that name even if its provider id was never recorded.
@@ -15,20 +18,37 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Protocol
 
+from django.conf import settings
+
+from sandboxes.artefact import runtime_bytes
+from sandboxes.base import SandboxStartError
 from sandboxes.limits import SandboxLimits
+from sandboxes.models import Sandbox
+from sandboxes.relay import RelayProcess
 
 # The provider's own wall clock for a sandbox runs this much past the run's deadline: ours
 # fires first, the provider's is the backstop when nobody is left to stop the machine.
 PROVIDER_TIMEOUT_GRACE_S = 60.0
 LABEL_SANDBOX = "agentexec-sandbox"
 LABEL_RUN = "agentexec-run"
+LOG_CAP_CHARS = 64 * 1024
+RUNTIME_FILE = "runtime.pyz"
+CASEDEV_FILE = "bin/casedev"
+CASEDEV_LAUNCHER = b'#!/bin/sh\nexec python3 -I -S "$(dirname "$0")/../runtime.pyz" cli "$@"\n'
+# Run from the sandbox's working directory: the runtime's workspace is made there, inside the
+# sandbox, so the provider passes nothing but the call-home variables.
+START_ARGV = [
+    "sh",
+    "-c",
+    f'mkdir -p workspace && LINC_WORKSPACE="$PWD/workspace" exec python3 -I -S {RUNTIME_FILE}',
+]
 
 
-class RemoteSandboxError(RuntimeError):
+class RemoteSandboxError(SandboxStartError):
     """The provider refused or failed an operation (the message names the provider)."""
 
 
@@ -53,45 +73,130 @@ class RemoteLaunch:
         return math.ceil(self.provider_timeout_s / 60)
 
 
-class RemoteMachine(Protocol):
-    """One remote sandbox running the runtime, as its backend drives it."""
+class RemoteLog:
+    """The runtime's output as it arrives, capped to its last LOG_CAP_CHARS (thread-safe)."""
 
-    remote_id: str
+    def __init__(self, cap: int = LOG_CAP_CHARS) -> None:
+        self._cap = cap
+        self._text = ""
+        self._dropped = 0
+        self._lock = threading.Lock()
+
+    def add(self, chunk: str) -> None:
+        with self._lock:
+            self._text += chunk
+            if len(self._text) > self._cap:
+                self._dropped += len(self._text) - self._cap
+                self._text = self._text[-self._cap :]
+
+    def text(self) -> str:
+        with self._lock:
+            if self._dropped:
+                return f"[... {self._dropped} characters dropped ...]\n{self._text}"
+            return self._text
+
+
+class RemoteMachine(Protocol):
+    """One remote sandbox running the runtime: the relay's RemoteRuntime, and its size."""
+
+    id: str  # the provider's id for the sandbox
     size: str  # what was asked of the provider, for the runner log
 
     def wait(self, timeout: float) -> int | None:
         """The runtime command's exit code, or None if it still runs after `timeout` s."""
+        ...
 
-    def stop(self) -> None:
+    def kill(self) -> None:
         """Stops and deletes the machine. Idempotent, never raises."""
+        ...
+
+    def log_text(self) -> str:
+        """The runtime's output (stdout and stderr) so far."""
+        ...
 
 
 class RemoteBackend(Protocol):
     name: str
 
-    def launch(self, launch: RemoteLaunch, on_log: Callable[[str], None]) -> RemoteMachine:
-        """Creates, fills and starts a sandbox; `on_log` gets its output as it arrives."""
+    def launch(self, launch: RemoteLaunch) -> RemoteMachine:
+        """Creates, fills and starts a sandbox (RemoteSandboxError when the provider fails)."""
+        ...
 
     def stop_remote(self, remote_id: str) -> bool:
-        """Stops and deletes a sandbox by id or name; False if the provider has no such one."""
+        """Stops and deletes a sandbox by id or name; False if the provider has no live one."""
+        ...
 
 
-class LineSplitter:
-    """Turns output chunks into whole lines for `emit` (thread-safe; flush() at the end)."""
+def backend_for(name: str) -> RemoteBackend:
+    """The configured backend for `name` (see sandboxes.selection for what it needs)."""
+    # The SDKs are imported on first use only: each costs ~0.5-1 s to import, which every
+    # process (web, worker, manage.py) would pay at startup for a provider it may never use.
+    if name == "vercel":
+        from sandboxes.vercel import VercelBackend, VercelConfig
 
-    def __init__(self, emit: Callable[[str], None]) -> None:
-        self._emit = emit
-        self._pending = ""
-        self._lock = threading.Lock()
+        return VercelBackend(
+            VercelConfig(
+                token=settings.VERCEL_TOKEN,
+                team_id=settings.VERCEL_TEAM_ID,
+                project_id=settings.VERCEL_PROJECT_ID,
+                api_url=settings.VERCEL_SANDBOX_API_URL,
+                image=settings.VERCEL_SANDBOX_IMAGE,
+            )
+        )
+    if name == "daytona":
+        from sandboxes.daytona import DaytonaBackend, DaytonaSettings
 
-    def feed(self, chunk: str) -> None:
-        with self._lock:
-            *lines, self._pending = (self._pending + chunk).split("\n")
-        for line in lines:
-            self._emit(line + "\n")
+        return DaytonaBackend(
+            DaytonaSettings(
+                api_key=settings.DAYTONA_API_KEY,
+                api_url=settings.DAYTONA_API_URL,
+                target=settings.DAYTONA_TARGET,
+                image=settings.DAYTONA_IMAGE,
+            )
+        )
+    raise ValueError(f"{name!r} is not a remote sandbox provider")
 
-    def flush(self) -> None:
-        with self._lock:
-            rest, self._pending = self._pending, ""
-        if rest:
-            self._emit(rest + "\n")
+
+@cache
+def _runtime_artefact() -> bytes:
+    """The runtime zipapp (built once per process: its sources do not change under it)."""
+    return runtime_bytes()
+
+
+class RemoteProvider:
+    """A remote backend as a SandboxProvider: start() returns the relay the executor drives,
+    attached to the remote machine (whose stop its kill() and close() bring)."""
+
+    def __init__(self, backend: RemoteBackend) -> None:
+        self.backend = backend
+        self.name = backend.name
+
+    def start(
+        self, *, runtime_id: str, limits: SandboxLimits, env: dict[str, str] | None = None
+    ) -> RelayProcess:
+        if env:
+            raise ValueError("a remote sandbox takes no extra environment")
+        sandbox = Sandbox.objects.get(id=runtime_id)
+        relay = RelayProcess(sandbox=sandbox, limits=limits)
+        launch = RemoteLaunch(
+            name=sandbox.id,
+            limits=limits,
+            files={RUNTIME_FILE: _runtime_artefact(), CASEDEV_FILE: CASEDEV_LAUNCHER},
+            argv=START_ARGV,
+            env=relay.env,
+            labels={LABEL_SANDBOX: sandbox.id, LABEL_RUN: sandbox.run_id or ""},
+            executable=frozenset({CASEDEV_FILE}),
+        )
+        try:
+            machine = self.backend.launch(launch)
+        except BaseException:
+            relay.close()  # revokes the token it issued
+            raise
+        Sandbox.objects.filter(id=sandbox.id).update(remote_id=machine.id)
+        relay.notes.append(f"{self.name} sandbox {machine.id}: {machine.size}")
+        relay.attach(machine)
+        return relay
+
+
+def remote_provider(name: str) -> RemoteProvider:
+    return RemoteProvider(backend_for(name))

@@ -18,7 +18,6 @@ import contextlib
 import logging
 import subprocess
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from vercel.sandbox import SandboxCredentials, SandboxError, SandboxResources
@@ -29,7 +28,7 @@ from vercel.sandbox.sync import (
     SyncSandboxClient,
 )
 
-from sandboxes.remote import RemoteLaunch, RemoteSandboxError
+from sandboxes.remote import RemoteLaunch, RemoteLog, RemoteSandboxError
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +76,10 @@ class VercelMachine:
         sandbox: SyncSandbox,
         process: SyncProcess,
         size: str,
-        on_log: Callable[[str], None],
     ) -> None:
-        self.remote_id = sandbox.name
+        self.id = sandbox.name
         self.size = size
+        self.log = RemoteLog()
         self._client = client
         self._sandbox = sandbox
         self._process = process
@@ -88,34 +87,38 @@ class VercelMachine:
         self._stopped = False
         self._lock = threading.Lock()
         self._logs_done = threading.Event()
-        threading.Thread(
-            target=self._pump, args=(on_log,), name=f"vercel-log-{sandbox.name}", daemon=True
-        ).start()
+        threading.Thread(target=self._pump, name=f"vercel-log-{self.id}", daemon=True).start()
 
-    def _pump(self, on_log: Callable[[str], None]) -> None:
+    def _pump(self) -> None:
         """Follows the command's output (stderr merged into stdout) until it exits."""
         try:
             assert self._process.stdout is not None
             for line in self._process.stdout:
-                on_log(line)
+                self.log.add(line)
         except Exception as exc:  # the sandbox was stopped under the stream, or the network
             if not self._stopped:
-                on_log(f"[vercel: log stream ended: {type(exc).__name__}: {exc}]\n")
+                self.log.add(f"[vercel: log stream ended: {type(exc).__name__}: {exc}]\n")
         finally:
             self._logs_done.set()
 
     def wait(self, timeout: float) -> int | None:
-        if self._exit_code is not None:
+        """The runtime's exit code once it has exited (the machine is then stopped: it has
+        nothing left to do); None while it runs, or when it was stopped under it."""
+        if self._exit_code is not None or self._stopped:
             return self._exit_code
-        if not self._logs_done.wait(timeout) or self._stopped:
+        if not self._logs_done.wait(timeout):
             return None
         try:
             self._exit_code = self._process.wait()
         except SandboxError:
             return None
+        self.kill()
         return self._exit_code
 
-    def stop(self) -> None:
+    def log_text(self) -> str:
+        return self.log.text()
+
+    def kill(self) -> None:
         with self._lock:
             if self._stopped:
                 return
@@ -138,7 +141,7 @@ class VercelBackend:
     def __init__(self, config: VercelConfig) -> None:
         self.config = config
 
-    def launch(self, launch: RemoteLaunch, on_log: Callable[[str], None]) -> VercelMachine:
+    def launch(self, launch: RemoteLaunch) -> VercelMachine:
         vcpus = vercel_size(launch.limits.cpu, launch.limits.memory_mib)
         client = self.config.client()
         try:
@@ -172,7 +175,7 @@ class VercelBackend:
                 raise RemoteSandboxError(f"vercel: starting the runtime failed: {exc}") from exc
             raise
         size = f"{vcpus} vCPUs, {vcpus * MIB_PER_VCPU} MB"
-        return VercelMachine(client, sandbox, process, size, on_log)
+        return VercelMachine(client, sandbox, process, size)
 
     def stop_remote(self, remote_id: str) -> bool:
         client = self.config.client()
