@@ -150,6 +150,7 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},  # the Vercel Sandbox SDK's HTTP client
         "httpcore": {"level": "WARNING"},
     },
 }

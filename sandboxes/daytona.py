@@ -35,7 +35,7 @@ from daytona import (
     SessionExecuteRequest,
 )
 
-from sandboxes.remote import RemoteLaunch, RemoteLog, RemoteSandboxError
+from sandboxes.remote_base import RemoteLaunch, RemoteLog, RemoteSandboxError
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from vercel.sandbox.sync import (
     SyncSandboxClient,
 )
 
-from sandboxes.remote import RemoteLaunch, RemoteLog, RemoteSandboxError
+from sandboxes.remote_base import RemoteLaunch, RemoteLog, RemoteSandboxError
 
 log = logging.getLogger(__name__)
 

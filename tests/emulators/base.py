@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +38,10 @@ class RecordedRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    started_at: float = 0.0  # time.monotonic() when it arrived
+    duration_s: float = 0.0  # until its response was written (streams: until they ended)
+    sandbox_id: str = ""  # the sandbox it was about, once the emulator found (or made) it
+    streamed: bool = False  # a response that lasts as long as a command (logs, waits)
 
 
 class RemoteCommand:
@@ -57,6 +62,8 @@ class RemoteCommand:
         self.env = env  # exactly the environment the process was given
         self.name, self.args = display
         self.started_at_ms = int(time.time() * 1000)
+        self.spawned_at = time.monotonic()
+        self.first_output_at: float | None = None  # time.monotonic() of its first byte out
         self.chunks: list[tuple[str, bytes]] = []  # (stream, data) in arrival order
         self.exit_code: int | None = None
         self.signalled: int | None = None
@@ -85,6 +92,8 @@ class RemoteCommand:
         fd = pipe.fileno()
         while chunk := os.read(fd, 65536):
             with self._changed:
+                if self.first_output_at is None:
+                    self.first_output_at = time.monotonic()
                 self.chunks.append((stream, chunk))
                 self._changed.notify_all()
         pipe.close()
@@ -115,18 +124,17 @@ class RemoteCommand:
         """Every chunk from index `start` on, as it arrives, until the command has exited."""
         index = start
         while True:
-            seen = index
             with self._changed:
-                self._changed.wait_for(
-                    lambda seen=seen: len(self.chunks) > seen or self.exit_code is not None,
-                    timeout=1.0,
-                )
+                self._changed.wait_for(partial(self._moved_past, index), timeout=1.0)
                 fresh = self.chunks[index:]
                 done = self.exit_code is not None and len(self.chunks) == index + len(fresh)
             yield from fresh
             index += len(fresh)
             if done:
                 return
+
+    def _moved_past(self, index: int) -> bool:
+        return len(self.chunks) > index or self.exit_code is not None
 
     def output(self, stream: str | None = None) -> str:
         data = b"".join(chunk for name, chunk in self.chunks if stream in (None, name))
@@ -230,6 +238,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         return
 
     def _dispatch(self) -> None:
+        started = time.monotonic()
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -242,6 +251,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             query=parse_qs(parts.query),
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
+            started_at=started,
         )
         emulator = self.server.emulator
         emulator.requests.append(request)
@@ -251,6 +261,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.send_json(error.status, error.payload)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        request.duration_s = time.monotonic() - started
 
     def _read_chunked(self) -> bytes:
         data = bytearray()

@@ -77,14 +77,19 @@ class DaytonaEmulator(Emulator):
             raise _error(401, "Unauthorized")
         path, method = request.path, request.method
         if path == "/api/sandbox" and method == "POST":
-            return handler.send_json(200, self._create(json_body(request)))
+            created = self._create(json_body(request))
+            request.sandbox_id = created["id"]
+            return handler.send_json(200, created)
         if path == "/api/sandbox" and method == "GET":
             items = [self._dto(s) for s in self.sandboxes.values() if s.state != "destroyed"]
             return handler.send_json(200, {"items": items, "nextCursor": None})
         if match := _API_SANDBOX.match(path):
-            return self._sandbox_route(request, handler, self._sandbox(match["id"]), match["rest"])
+            sandbox = self._sandbox(match["id"])
+            request.sandbox_id = sandbox.id
+            return self._sandbox_route(request, handler, sandbox, match["rest"])
         if match := _TOOLBOX.match(path):
             sandbox = self._sandbox(match["id"])
+            request.sandbox_id = sandbox.id
             if sandbox.state != "started":
                 raise _error(400, f"Sandbox is {sandbox.state}")
             return self._toolbox_route(request, handler, sandbox, match["rest"])
@@ -148,6 +153,7 @@ class DaytonaEmulator(Emulator):
         if command_match["logs"] is None:
             return handler.send_json(200, self._command(command))
         if request.query.get("follow", ["false"])[0] == "true":
+            request.streamed = True
             return self._follow_logs(command, handler)
         stdout, stderr = command.output("stdout"), command.output("stderr")
         return handler.send_json(
@@ -206,7 +212,8 @@ class DaytonaEmulator(Emulator):
         fields: dict[str, bytes] = {}
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
-            fields[str(name)] = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)
+            fields[str(name)] = payload if isinstance(payload, bytes) else b""
         index = 0
         while f"files[{index}].path" in fields:
             path = fields[f"files[{index}].path"].decode()

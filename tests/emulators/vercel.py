@@ -78,13 +78,16 @@ class VercelEmulator(Emulator):
             raise ApiError(403, {"error": {"code": "forbidden", "message": "Wrong team"}})
         path = request.path.removeprefix("/api")
         if path == "/v3/sandboxes" and request.method == "POST":
-            return handler.send_json(200, self._create(json_body(request)))
+            created = self._create(json_body(request))
+            request.sandbox_id = created["sandbox"]["name"]
+            return handler.send_json(200, created)
         if path == "/v2/sandboxes" and request.method == "GET":
             return handler.send_json(200, self._list(request))
         if match := _SESSION_PATH.match(path):
             return self._session_route(request, handler, match["sid"], match["rest"] or "")
         if match := _SANDBOX_PATH.match(path):
             sandbox = self._sandbox(match["name"])
+            request.sandbox_id = sandbox.id
             if request.method == "GET":
                 return handler.send_json(200, self._sandbox_response(sandbox))
             if request.method == "DELETE":
@@ -97,6 +100,7 @@ class VercelEmulator(Emulator):
         self, request: RecordedRequest, handler: EmulatorHandler, sid: str, rest: str
     ) -> None:
         sandbox = self._sandbox(self.sessions.get(sid) or "")
+        request.sandbox_id = sandbox.id
         method = request.method
         if rest == "/stop" and method == "POST":
             self._stop(sandbox)
@@ -125,9 +129,11 @@ class VercelEmulator(Emulator):
         tail = match["tail"]
         if tail is None and method == "GET":
             if request.query.get("wait", ["false"])[0] == "true":
+                request.streamed = True
                 command.wait()
             return handler.send_json(200, {"command": self._command(sandbox, command)})
         if tail == "/logs" and method == "GET":
+            request.streamed = True
             return self._stream_logs(command, handler)
         if tail == "/kill" and method == "POST":
             command.kill(int(json_body(request).get("signal", 9)))
@@ -215,6 +221,7 @@ class VercelEmulator(Emulator):
         )
         if request.query.get("wait", ["false"])[0] != "true":
             return handler.send_json(200, {"command": self._command(sandbox, command)})
+        request.streamed = True
         handler.start_stream("application/x-ndjson")
         handler.send_chunk(self._ndjson({"command": self._command(sandbox, command)}))
         for stream, data in command.follow():

@@ -21,6 +21,7 @@ from sandboxes import remote
 from sandboxes import services as sandbox_services
 from sandboxes.artefact import runtime_bytes
 from sandboxes.models import Sandbox
+from sandboxes.remote_base import PROVIDER_TIMEOUT_GRACE_S
 from tests.factories import AgentFactory, RunFactory
 
 EXECUTE = "/agent/v1/execute"
@@ -159,7 +160,7 @@ def test_a_run_that_times_out_stops_its_remote_sandbox(alice, provider, settings
     assert api.live_sandboxes() == []
     # The provider's own limit is the backstop: the run's timeout and a grace (Daytona counts
     # whole minutes).
-    expected = {"vercel": 3 + remote.PROVIDER_TIMEOUT_GRACE_S, "daytona": 2 * 60}
+    expected = {"vercel": 3 + PROVIDER_TIMEOUT_GRACE_S, "daytona": 2 * 60}
     assert the_remote(api, body).timeout_s == expected[name]
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from sandboxes.daytona import DaytonaBackend, DaytonaSettings, daytona_size
 from sandboxes.limits import SandboxLimits
-from sandboxes.remote import RemoteLaunch, RemoteSandboxError
+from sandboxes.remote_base import RemoteLaunch, RemoteSandboxError
 from tests.sandboxes.test_vercel import SCRIPT
 
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from sandboxes.limits import SandboxLimits
-from sandboxes.remote import RemoteLaunch, RemoteSandboxError
+from sandboxes.remote_base import RemoteLaunch, RemoteSandboxError
 from sandboxes.vercel import VercelBackend, VercelConfig, vercel_size
 
 SCRIPT = b"""import os, sys, time
