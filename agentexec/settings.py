@@ -150,6 +150,7 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},  # the Vercel Sandbox SDK's HTTP client
         "httpcore": {"level": "WARNING"},
     },
 }
@@ -201,6 +202,9 @@ CALLBACK_MAX_ATTEMPTS = env.int("CALLBACK_MAX_ATTEMPTS", default=8)
 CALLBACK_BACKOFF_BASE_S = env.float("CALLBACK_BACKOFF_BASE_S", default=2.0)
 CALLBACK_INLINE_WAIT_S = env.float("CALLBACK_INLINE_WAIT_S", default=30.0)
 
+# Where runs execute: auto (bwrap where it works here, else process) | bwrap | process | vercel |
+# daytona. SANDBOX_PROVIDER runs synchronous executes; LEGACY_SANDBOX_PROVIDER (set below) runs
+# `agentRuntime: true` executes and queued runs.
 SANDBOX_PROVIDER = env.str("SANDBOX_PROVIDER", default="auto")
 SANDBOX_CPU_DEFAULT = env.int("SANDBOX_CPU_DEFAULT", default=1)
 SANDBOX_CPU_MAX = env.int("SANDBOX_CPU_MAX", default=4)
@@ -225,6 +229,25 @@ RELAY_POLL_S = env.float("RELAY_POLL_S", default=0.015)
 RELAY_LONG_POLL_S = env.float("RELAY_LONG_POLL_S", default=25.0)
 # The largest message a remote runtime may post (a model request carries the conversation).
 RELAY_MAX_MESSAGE_BYTES = env.int("RELAY_MAX_MESSAGE_BYTES", default=64 * 1024 * 1024)
+
+# --- Remote sandbox providers (see README, "Sandbox providers") ------------------------------
+# Vercel Sandbox: an access token scoped to the team, and the project sandboxes are billed to.
+VERCEL_TOKEN = env.str("VERCEL_TOKEN", default="")
+VERCEL_TEAM_ID = env.str("VERCEL_TEAM_ID", default="")
+VERCEL_PROJECT_ID = env.str("VERCEL_PROJECT_ID", default="")
+# The Sandbox API's base URL ("" -> https://vercel.com/api); for proxies and tests.
+VERCEL_SANDBOX_API_URL = env.str("VERCEL_SANDBOX_API_URL", default="")
+# The sandbox image ("" -> Vercel's default image, which ships python3).
+VERCEL_SANDBOX_IMAGE = env.str("VERCEL_SANDBOX_IMAGE", default="")
+# Daytona: an API key; the API URL ("" -> Daytona's cloud) and target region are optional.
+DAYTONA_API_KEY = env.str("DAYTONA_API_KEY", default="")
+DAYTONA_API_URL = env.str("DAYTONA_API_URL", default="")
+DAYTONA_TARGET = env.str("DAYTONA_TARGET", default="")
+# The image Daytona sandboxes are made from (it needs python3; built once into a snapshot).
+DAYTONA_IMAGE = env.str("DAYTONA_IMAGE", default="python:3.12-slim")
+LEGACY_SANDBOX_PROVIDER = env.str(
+    "LEGACY_SANDBOX_PROVIDER", default="daytona" if DAYTONA_API_KEY else SANDBOX_PROVIDER
+)
 
 # --- Organization quotas ---------------------------------------------------------------------
 # Runs of one organization running at once (0: no limit). A synchronous execute over it is a

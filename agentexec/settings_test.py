@@ -18,6 +18,10 @@ ANTHROPIC_API_KEY = ""
 OPENAI_API_KEY = ""
 LLM_GATEWAY_URL = ""
 COURTLISTENER_API_TOKEN = ""
+# Sandboxes run locally unless a test points a remote provider at an emulator.
+VERCEL_TOKEN = VERCEL_TEAM_ID = VERCEL_PROJECT_ID = VERCEL_SANDBOX_API_URL = ""
+DAYTONA_API_KEY = DAYTONA_API_URL = DAYTONA_TARGET = ""
+LEGACY_SANDBOX_PROVIDER = SANDBOX_PROVIDER  # noqa: F405
 LLM_BACKOFF_BASE_S = 0.01
 # Tasks run inline in unit tests; the end-to-end tests start a real qcluster process instead.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}

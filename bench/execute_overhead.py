@@ -6,6 +6,15 @@ times are read from the Sandbox rows of the runs it made (needs the same DATABAS
 server, which is automatic when the bench starts the server itself).
 
     python bench/execute_overhead.py [--sequential 200] [--clients 8] [--seconds 10]
+
+With --provider vercel|daytona it starts a local emulator of that provider's API in this process
+(tests.emulators, driven by the official SDK in the server) and runs remote executes against it:
+the runtime zipapp runs as a local process and calls the server home over HTTP. It reports the
+platform's own overhead per remote run apart from the provider's work: the emulator's time
+answering create/upload/start/stop requests (plus --create-ms/--command-ms of simulated
+provider latency) and the runtime's start inside the sandbox (spawn -> its first output).
+
+    python bench/execute_overhead.py --provider vercel [--sequential 30] [--create-ms 0]
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -43,13 +53,16 @@ def free_port() -> int:
 
 
 def start_server(
-    workdir: Path, workers: int, threads: int
+    workdir: Path, workers: int, threads: int, extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str, str]:
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
         "MEDIA_ROOT": str(workdir / "media"),
         "DJANGO_SETTINGS_MODULE": "agentexec.settings",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **(extra_env or {}),
     }
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "MEDIA_ROOT", "DJANGO_SETTINGS_MODULE")})
     manage = [sys.executable, str(ROOT / "manage.py")]
@@ -63,7 +76,6 @@ def start_server(
         text=True,
     ).stdout
     key = out.strip().splitlines()[-1]
-    port = free_port()
     cmd = [
         sys.executable,
         "-m",
@@ -154,6 +166,81 @@ def boot_times(runtime_ids: list[str]) -> list[int]:
     return [b for b in rows if b is not None]
 
 
+# -- remote providers against their emulators -------------------------------------------------
+
+
+def start_emulator(name: str, create_ms: float, command_ms: float) -> tuple[Any, dict[str, str]]:
+    """The provider's emulated API, in this process, and the server's settings for it."""
+    sys.path.insert(0, str(ROOT))
+    from tests.emulators.daytona import DaytonaEmulator
+    from tests.emulators.vercel import VercelEmulator
+
+    create_s, command_s = create_ms / 1000, command_ms / 1000
+    if name == "vercel":
+        api: Any = VercelEmulator(create_delay_s=create_s, command_delay_s=command_s).start()
+        env = {
+            "VERCEL_TOKEN": api.token,
+            "VERCEL_TEAM_ID": api.team_id,
+            "VERCEL_PROJECT_ID": api.project_id,
+            "VERCEL_SANDBOX_API_URL": api.base_url,
+        }
+    else:
+        api = DaytonaEmulator(create_delay_s=create_s, command_delay_s=command_s).start()
+        env = {"DAYTONA_API_KEY": api.api_key, "DAYTONA_API_URL": api.api_url}
+    return api, {**env, "SANDBOX_PROVIDER": name, "LEGACY_SANDBOX_PROVIDER": name}
+
+
+def provider_work_ms(api: Any, sandbox_id: str) -> float:
+    """The emulator's own time answering one sandbox's requests (create, upload, start, stop,
+    state polls), not the streams that last as long as its runtime does."""
+    mine = [r for r in api.requests if r.sandbox_id == sandbox_id and not r.streamed]
+    return sum(r.duration_s for r in mine) * 1000
+
+
+def remote_bench(args: argparse.Namespace) -> None:
+    api, env = start_emulator(args.provider, args.create_ms, args.command_ms)
+    workdir = Path(tempfile.mkdtemp(prefix="agentexec-bench-"))
+    server, url, key = start_server(workdir, args.workers, args.threads, env)
+    totals, work, boots, failures = [], [], [], 0
+    try:
+        with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=120) as client:
+            one_execute(client, url)  # warm up: imports the SDK, builds the runtime zipapp
+            for _ in range(args.sequential):
+                before = set(api.sandboxes)
+                ms, body = one_execute(client, url)
+                fresh = [api.sandboxes[i] for i in set(api.sandboxes) - before]
+                if body is None or len(fresh) != 1:
+                    failures += 1
+                    continue
+                (sandbox,) = fresh
+                (command,) = sandbox.commands.values()
+                totals.append(ms)
+                work.append(provider_work_ms(api, sandbox.id))
+                boots.append((command.first_output_at - command.spawned_at) * 1000)
+    finally:
+        server.terminate()
+        server.wait(10)
+        api.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    overhead = [t - w - b for t, w, b in zip(totals, work, boots, strict=True)]
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(
+        f"provider {args.provider} (emulated; simulated create {args.create_ms:g} ms, "
+        f"command start {args.command_ms:g} ms): {len(totals)} executes, {failures} failed"
+    )
+    for label, values in (
+        ("execute latency", totals),
+        ("provider work (emulator: create, upload, start, stop)", work),
+        ("runtime start in the sandbox (spawn -> first output)", boots),
+        ("platform overhead (the rest)", overhead),
+    ):
+        print(
+            f"  {label:56s} p50 {percentile(values, 50):7.1f}  p90 {percentile(values, 90):7.1f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -165,7 +252,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--provider", choices=["vercel", "daytona"])
+    parser.add_argument("--create-ms", type=float, default=0.0)
+    parser.add_argument("--command-ms", type=float, default=0.0)
     args = parser.parse_args()
+    if args.provider:
+        if args.sequential == parser.get_default("sequential"):
+            args.sequential = 30
+        remote_bench(args)
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="agentexec-bench-"))
     server = None

@@ -24,10 +24,10 @@ from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult
 from runs import selectors, services
 from runs.models import Run, RunStatus, StepSource, StepType
 from sandboxes import services as sandbox_services
-from sandboxes.base import ProtocolError
+from sandboxes.base import ProtocolError, SandboxStartError, WallClockTimeout
 from sandboxes.limits import SandboxStats
 from sandboxes.models import Sandbox
-from sandboxes.running import SandboxProcess
+from sandboxes.protocol import RunningSandbox
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,7 +117,7 @@ class RunSession:
         services.step_record(run=self.run, sequence=self.sequence, type=type, **fields)
 
     # -- protocol handlers --------------------------------------------------------------------
-    def on_model(self, proc: SandboxProcess, msg: dict[str, Any]) -> None:
+    def on_model(self, proc: RunningSandbox, msg: dict[str, Any]) -> None:
         request = ModelRequest(
             model=self.run.model,
             system=system_prompt(self.run),
@@ -153,7 +153,7 @@ class RunSession:
             }
         )
 
-    def on_tool(self, proc: SandboxProcess, msg: dict[str, Any]) -> None:
+    def on_tool(self, proc: RunningSandbox, msg: dict[str, Any]) -> None:
         name, tool_input = str(msg.get("name")), msg.get("input")
         # A `casedev` command in the sandbox: same checks, its steps marked as the CLI's.
         source = StepSource.CLI if msg.get("source") == "cli" else StepSource.AGENT
@@ -233,7 +233,7 @@ class RunSession:
         )
 
     # -- the loop ---------------------------------------------------------------------------
-    def spec(self, proc: SandboxProcess) -> dict[str, Any]:
+    def spec(self, proc: RunningSandbox) -> dict[str, Any]:
         return {
             "type": "spec",
             "runId": self.run.id,
@@ -246,7 +246,7 @@ class RunSession:
             "outputCapBytes": settings.TOOL_OUTPUT_CAP_BYTES,
         }
 
-    def serve(self, proc: SandboxProcess, sandbox: Sandbox) -> RunEnded:
+    def serve(self, proc: RunningSandbox, sandbox: Sandbox) -> RunEnded:
         """Serves the runtime until the run ends (RunEnded says how)."""
         try:
             while True:
@@ -256,23 +256,22 @@ class RunSession:
                     self.dispatch(proc, sandbox, msg)
         except RunEnded as ended:
             return ended
+        except WallClockTimeout:  # a reply came back after the deadline (a slow model call)
+            return timed_out()
 
-    def next_message(self, proc: SandboxProcess) -> dict[str, Any] | None:
+    def next_message(self, proc: RunningSandbox) -> dict[str, Any] | None:
         """The runtime's next line, or None after a heartbeat's wait."""
         try:
             msg = proc.recv(timeout=min(HEARTBEAT_S, max(0.0, proc.deadline - time.monotonic())))
         except TimeoutError:
             if time.monotonic() < proc.deadline:
                 return None
-            timeout = settings.RUN_TIMEOUT_S
-            raise RunEnded(
-                RunStatus.FAILED, f"timeout: the run exceeded RUN_TIMEOUT_S={timeout:g}s"
-            ) from None
+            raise timed_out() from None
         if msg is None:
             raise RunEnded(RunStatus.FAILED, self.model_error or "sandbox exited unexpectedly")
         return msg
 
-    def dispatch(self, proc: SandboxProcess, sandbox: Sandbox, msg: dict[str, Any]) -> None:
+    def dispatch(self, proc: RunningSandbox, sandbox: Sandbox, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
         if kind == "ready":
             boot_ms = proc.boot_ms or 0  # spawn -> this line, as the provider measured it
@@ -298,6 +297,12 @@ class RunSession:
             )
 
 
+def timed_out() -> RunEnded:
+    return RunEnded(
+        RunStatus.FAILED, f"timeout: the run exceeded RUN_TIMEOUT_S={settings.RUN_TIMEOUT_S:g}s"
+    )
+
+
 def _jsonable(content: Any) -> Any:
     """Tool output as JSON when it is JSON text, else the text itself."""
     if isinstance(content, str):
@@ -318,13 +323,14 @@ def execute(*, api_key: ApiKey, params: services.RunParams, request_hash: str = 
     return run
 
 
-def run_execute(run: Run) -> None:
-    """Executes a run that is already `running`. Never raises; the run always ends."""
+def run_execute(run: Run, *, queued: bool = False) -> None:
+    """Executes a run that is already `running` (`queued`: taken from the worker's queue, so
+    LEGACY_SANDBOX_PROVIDER runs it). Never raises; the run always ends."""
     session = RunSession(run=run, tool_context=selectors.tool_context(run))
     session.tools = {
         t.name: t for t in registry.effective_tools(run.enabled_tools, run.disabled_tools)
     }
-    provider = sandbox_services.provider()
+    provider = sandbox_services.provider(queued=queued)
     sandbox = sandbox_services.sandbox_create(run=run, provider_name=provider.name)
     Run.objects.filter(id=run.id).update(
         provider=provider.name, runtime_id=sandbox.id, runtime_state="running"
@@ -337,11 +343,15 @@ def run_execute(run: Run) -> None:
         f"memory {limits.memory_mib} MiB, "
         f"timeout {limits.timeout_s:g}s, tools: {', '.join(session.tools) or 'none'}"
     )
-    proc: SandboxProcess | None = None
+    proc: RunningSandbox | None = None
     try:
         proc = provider.start(runtime_id=sandbox.id, limits=limits)
         sandbox_services.sandbox_started(sandbox=sandbox, process=proc)
+        if sandbox.remote_id:  # a remote provider's own id for the sandbox
+            Run.objects.filter(id=run.id).update(runtime_id=sandbox.remote_id)
         ended = session.serve(proc, sandbox)
+    except SandboxStartError as exc:
+        ended = RunEnded(RunStatus.FAILED, f"sandbox failed to start: {exc}")
     except ProtocolError as exc:
         ended = RunEnded(RunStatus.FAILED, f"sandbox protocol error: {exc}")
     except Exception as exc:
@@ -361,7 +371,7 @@ def run_execute(run: Run) -> None:
 
 
 def finish(
-    session: RunSession, sandbox: Sandbox, proc: SandboxProcess | None, ended: RunEnded
+    session: RunSession, sandbox: Sandbox, proc: RunningSandbox | None, ended: RunEnded
 ) -> None:
     run = session.run
     linc_log = ""

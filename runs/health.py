@@ -17,9 +17,8 @@ from django_q.brokers import get_broker
 from django_q.status import Stat
 
 from agentexec.httperrors import get_only
+from sandboxes import selection
 from sandboxes.bwrap import bwrap_available
-
-PROVIDERS = ("auto", "bwrap", "process")
 
 
 @dataclass(frozen=True)
@@ -57,15 +56,23 @@ def check_worker() -> Check:
 
 
 def check_sandbox() -> Check:
-    """The configured provider can start sandboxes here (no sandbox is started)."""
-    name = settings.SANDBOX_PROVIDER
-    if name not in PROVIDERS:
-        return Check("sandbox", False, f"unknown SANDBOX_PROVIDER {name!r}")
+    """The chosen providers can start sandboxes (no sandbox is started): a remote one has its
+    credentials (the provider is not called), a local one works on this host."""
+    if problems := selection.problems():
+        return Check("sandbox", False, "; ".join(problems))
+    chosen = {
+        "SANDBOX_PROVIDER": selection.sync_provider_name(),
+        "LEGACY_SANDBOX_PROVIDER": selection.legacy_provider_name(),
+    }
     bwrap = bwrap_available()
-    if name == "bwrap" and not bwrap:
-        return Check("sandbox", False, "SANDBOX_PROVIDER=bwrap but bubblewrap does not work here")
-    resolved = "bwrap" if name == "bwrap" or (name == "auto" and bwrap) else "process"
-    return Check("sandbox", True, f"provider {resolved}")
+    resolved = {}
+    for variable, name in chosen.items():
+        if name == "bwrap" and not bwrap:
+            return Check("sandbox", False, f"{variable}=bwrap but bubblewrap does not work here")
+        resolved[variable] = ("bwrap" if bwrap else "process") if name == "auto" else name
+    sync, legacy = resolved["SANDBOX_PROVIDER"], resolved["LEGACY_SANDBOX_PROVIDER"]
+    message = f"provider {sync}" + ("" if legacy == sync else f", queued runs: {legacy}")
+    return Check("sandbox", True, message)
 
 
 @get_only

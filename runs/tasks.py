@@ -23,7 +23,7 @@ def execute_run(run_id: str) -> str:
     run = services.run_claim(run_id=run_id)
     if run is None:  # not queued any more, or waiting for a slot: never run twice
         return "skipped"
-    run_execute(run)
+    run_execute(run, queued=True)
     return "done"
 
 

@@ -2,11 +2,13 @@ from django.urls import path
 
 from agentexec.catalog import ModelsView, ToolsView
 from runs import api
+from sandboxes.api import SandboxProvidersView
 
 urlpatterns = [
     path("execute", api.ExecuteView.as_view(), name="execute"),
     path("models", ModelsView.as_view(), name="models"),
     path("tools", ToolsView.as_view(), name="tools"),
+    path("sandbox-providers", SandboxProvidersView.as_view(), name="sandbox-providers"),
     path("agents", api.AgentListView.as_view(), name="agents"),
     path("agents/<str:agent_id>", api.AgentDetailView.as_view(), name="agent"),
     path("run", api.RunListView.as_view(), name="runs"),

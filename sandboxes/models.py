@@ -26,6 +26,8 @@ class Sandbox(models.Model):
     memory_mib = models.PositiveIntegerField()
     hostname = models.CharField(max_length=255, blank=True)
     pid = models.PositiveIntegerField(null=True, blank=True)
+    # A remote provider's id for the sandbox (Vercel's name, Daytona's id); "" when local.
+    remote_id = models.CharField(max_length=64, blank=True, default="")
     boot_ms = models.PositiveIntegerField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     peak_memory_bytes = models.BigIntegerField(null=True, blank=True)

@@ -345,11 +345,10 @@ class RelayProcess:
             return self._stats
 
     def stderr_text(self) -> str:
-        """The runtime's log: the lines it sent home, else what the provider captured."""
-        sent = self._log.text()
-        if sent or self._remote is None:
-            return sent
-        return self._remote.log_text()
+        """The runtime's log: what the provider captured of its output as it arrived (all of
+        it, a crash's traceback too), else the lines it sent home."""
+        captured = self._remote.log_text() if self._remote is not None else ""
+        return captured or self._log.text()
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Protocol
 
 from django.conf import settings
 from django.utils import timezone
 
+from sandboxes import selection
 from sandboxes.factory import get_provider
 from sandboxes.limits import SandboxLimits, SandboxStats
 from sandboxes.models import Sandbox, SandboxState
-from sandboxes.protocol import SandboxProvider
-from sandboxes.running import SandboxProcess
+from sandboxes.protocol import RunningSandbox, SandboxProvider
+from sandboxes.remote import backend_for, remote_provider
 from sandboxes.spawning import kill_process_group
 
+log = logging.getLogger(__name__)
 LIVE_STATES = [SandboxState.BOOTING, SandboxState.RUNNING]
 
 
@@ -36,10 +39,13 @@ def limits_for(run: RunSizing) -> SandboxLimits:
     )
 
 
-def provider() -> SandboxProvider:
-    return get_provider(
-        settings.SANDBOX_PROVIDER, uid=settings.SANDBOX_UID, gid=settings.SANDBOX_GID
-    )
+def provider(*, queued: bool = False) -> SandboxProvider:
+    """The provider for a synchronous execute (SANDBOX_PROVIDER) or for a queued run, which
+    `agentRuntime: true` executes are too (LEGACY_SANDBOX_PROVIDER)."""
+    name = selection.legacy_provider_name() if queued else selection.sync_provider_name()
+    if name in selection.REMOTE:
+        return remote_provider(name)
+    return get_provider(name, uid=settings.SANDBOX_UID, gid=settings.SANDBOX_GID)
 
 
 def sandbox_create(*, run: RunSizing, provider_name: str) -> Sandbox:
@@ -53,10 +59,11 @@ def sandbox_create(*, run: RunSizing, provider_name: str) -> Sandbox:
     )
 
 
-def sandbox_started(*, sandbox: Sandbox, process: SandboxProcess) -> None:
+def sandbox_started(*, sandbox: Sandbox, process: RunningSandbox) -> None:
     sandbox.pid = process.pid
     sandbox.state = SandboxState.RUNNING
     sandbox.save(update_fields=["pid", "state"])
+    sandbox.refresh_from_db(fields=["remote_id"])  # a remote provider recorded it as it began
 
 
 def sandbox_booted(*, sandbox: Sandbox, boot_ms: int) -> None:
@@ -92,18 +99,37 @@ def sandbox_end(*, sandbox: Sandbox, stats: SandboxStats, notes: list[str], erro
 
 
 def sandboxes_kill_local(*, run_id: str) -> None:
-    """Kills a run's live sandboxes that run on this host at once; on another host the run's
-    executor notices the cancel within a heartbeat and kills its sandbox there."""
-    for pid in Sandbox.objects.filter(
-        run_id=run_id, hostname=socket.gethostname(), state__in=LIVE_STATES
-    ).values_list("pid", flat=True):
+    """Kills a run's live sandboxes at once where this host can: local ones on this host by
+    their pid, remote ones through their provider (from any host). A local sandbox on another
+    host is killed by the run's executor there, which notices the cancel within a heartbeat."""
+    live = Sandbox.objects.filter(run_id=run_id, state__in=LIVE_STATES)
+    for pid in live.filter(hostname=socket.gethostname()).values_list("pid", flat=True):
         if pid:
             kill_process_group(pid)
+    for name, sandbox_id, remote_id in live.filter(provider__in=selection.REMOTE).values_list(
+        "provider", "id", "remote_id"
+    ):
+        stop_remote(provider=name, runtime_id=remote_id or sandbox_id)
+
+
+def stop_remote(*, provider: str, runtime_id: str) -> bool:
+    """Stops and deletes a remote sandbox by its provider id (or its name, the Sandbox id).
+    Never raises: a provider that cannot be reached is logged, and the sandbox's own timeout
+    at the provider (the run's plus a grace) stops it in the end."""
+    if selection.missing_settings(provider):
+        log.error("cannot stop %s sandbox %s: the provider is not configured", provider, runtime_id)
+        return False
+    try:
+        return backend_for(provider).stop_remote(runtime_id)
+    except Exception:
+        log.exception("stopping %s sandbox %s failed", provider, runtime_id)
+        return False
 
 
 def sandboxes_mark_lost(*, run_id: str) -> None:
-    """A lost run's sandboxes: killed if they are still alive on this host, marked ended."""
+    """A lost run's sandboxes: killed if they are still alive on this host, stopped if they
+    are remote, marked ended, their runtime's token revoked."""
     sandboxes_kill_local(run_id=run_id)
     Sandbox.objects.filter(run_id=run_id, state__in=LIVE_STATES).update(
-        state=SandboxState.ERROR, ended_at=timezone.now()
+        state=SandboxState.ERROR, ended_at=timezone.now(), callhome_token_hash=""
     )

@@ -10,6 +10,8 @@ from rest_framework.test import APIClient
 
 from agentexec.tenancy.models import ApiKey, Organization
 from agentexec.tenancy.services import api_key_create
+from tests.emulators.daytona import DaytonaEmulator
+from tests.emulators.vercel import VercelEmulator
 
 
 @dataclass
@@ -70,3 +72,17 @@ def non_staff(db) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def vercel_api():
+    """A local Vercel Sandbox API (tests.emulators.vercel) for the SDK to talk to."""
+    with VercelEmulator() as api:
+        yield api
+
+
+@pytest.fixture
+def daytona_api():
+    """A local Daytona API and toolbox (tests.emulators.daytona) for the SDK to talk to."""
+    with DaytonaEmulator() as api:
+        yield api

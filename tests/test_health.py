@@ -103,3 +103,30 @@ def test_readyz_is_unavailable_with_an_unknown_provider(anon, db, settings):
     response = anon.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["sandbox"]["ok"] is False
+
+
+def test_readyz_is_unavailable_when_a_chosen_remote_provider_lacks_its_credentials(
+    anon, db, settings
+):
+    worker_heartbeat()
+    settings.LEGACY_SANDBOX_PROVIDER = "vercel"
+    settings.VERCEL_TOKEN = "t"
+    response = anon.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["sandbox"] == {
+        "ok": False,
+        "message": "LEGACY_SANDBOX_PROVIDER=vercel but VERCEL_TEAM_ID, VERCEL_PROJECT_ID are not set",
+    }
+
+
+def test_readyz_names_a_configured_remote_provider_for_queued_runs(anon, db, settings):
+    worker_heartbeat()
+    settings.SANDBOX_PROVIDER = "process"
+    settings.LEGACY_SANDBOX_PROVIDER = "daytona"
+    settings.DAYTONA_API_KEY = "k"
+    response = anon.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["sandbox"] == {
+        "ok": True,
+        "message": "provider process, queued runs: daytona",
+    }

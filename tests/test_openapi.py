@@ -8,6 +8,7 @@ OPERATIONS = {
     "/agent/v1/execute": {"post"},
     "/agent/v1/models": {"get"},
     "/agent/v1/tools": {"get"},
+    "/agent/v1/sandbox-providers": {"get"},
     "/agent/v1/agents": {"get", "post"},
     "/agent/v1/agents/{agent_id}": {"get", "patch", "delete"},
     "/agent/v1/run": {"get", "post"},

@@ -94,7 +94,7 @@ def provider(transactional_db, live_server, settings, monkeypatch, tmp_path):
     settings.REDIS_URL = ""
     settings.RELAY_POLL_S = 0.005
     local = LocalCallhomeProvider(tmp_path)
-    monkeypatch.setattr(sandbox_services, "provider", lambda: local)
+    monkeypatch.setattr(sandbox_services, "provider", lambda queued=False: local)
     return local
 
 

@@ -17,7 +17,7 @@ from sandboxes.bwrap import bwrap_available
 from sandboxes.factory import get_provider, prewarm
 from sandboxes.limits import SandboxLimits
 from sandboxes.process import ProcessProvider
-from sandboxes.running import SandboxProcess
+from sandboxes.protocol import RunningSandbox
 from sandboxes.standby import STANDBY_ENV
 from tests.processes import processes_with
 
@@ -46,8 +46,8 @@ START_MODES = [
 
 
 def boot(
-    name: str, opened: list[SandboxProcess], warm: bool | None = None, **limits: Any
-) -> SandboxProcess:
+    name: str, opened: list[RunningSandbox], warm: bool | None = None, **limits: Any
+) -> RunningSandbox:
     """Start a sandbox and read its ready line; warm=None: whichever start() picks."""
     env = limits.pop("env", None)
     limits.setdefault("timeout_s", 20.0)
@@ -67,7 +67,7 @@ def boot(
     return proc
 
 
-def send_spec(proc: SandboxProcess, **overrides: Any) -> None:
+def send_spec(proc: RunningSandbox, **overrides: Any) -> None:
     spec = {
         "type": "spec",
         "runId": "run_t",
@@ -84,7 +84,7 @@ def send_spec(proc: SandboxProcess, **overrides: Any) -> None:
     assert msg is not None and msg["type"] == "model" and msg["id"] == 1
 
 
-def request_shell(proc: SandboxProcess, command: str) -> None:
+def request_shell(proc: RunningSandbox, command: str) -> None:
     """Make the fake model ask for shell.exec and approve it (model request id 1)."""
     use = {"type": "tool_use", "id": "tu_1", "name": "shell.exec", "input": {"command": command}}
     proc.send({"type": "model_result", "id": 1, "message": {"content": [use]}})
@@ -93,7 +93,7 @@ def request_shell(proc: SandboxProcess, command: str) -> None:
     proc.send({"type": "tool_approved", "id": 2})
 
 
-def shell(proc: SandboxProcess, command: str, timeout: float = 15) -> dict[str, Any]:
+def shell(proc: RunningSandbox, command: str, timeout: float = 15) -> dict[str, Any]:
     send_spec(proc)
     request_shell(proc, command)
     done = proc.recv(timeout)

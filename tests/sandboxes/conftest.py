@@ -2,13 +2,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandboxes.running import SandboxProcess
+from sandboxes.protocol import RunningSandbox
 
 
 @pytest.fixture
-def opened() -> Iterator[list[SandboxProcess]]:
+def opened() -> Iterator[list[RunningSandbox]]:
     """Sandboxes to close after the test, whatever happens."""
-    procs: list[SandboxProcess] = []
+    procs: list[RunningSandbox] = []
     yield procs
     for proc in procs:
         proc.close()

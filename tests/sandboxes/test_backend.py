@@ -8,7 +8,7 @@ from sandboxes.backend import FD_PLACEHOLDER, check_env, fill_fds
 from sandboxes.factory import get_provider
 from sandboxes.limits import SandboxLimits
 from sandboxes.process import ProcessProvider
-from sandboxes.running import SandboxProcess
+from sandboxes.protocol import RunningSandbox
 from tests.sandboxes.booting import PROVIDERS, boot, shell
 
 
@@ -34,7 +34,7 @@ def test_it_fills_fd_placeholders_in_order() -> None:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", PROVIDERS)
-def test_it_falls_back_to_rlimits_without_cgroups(name: str, opened: list[SandboxProcess]) -> None:
+def test_it_falls_back_to_rlimits_without_cgroups(name: str, opened: list[RunningSandbox]) -> None:
     provider = type(get_provider(name))(use_cgroups=False)  # type: ignore[call-arg]
     proc = provider.start(runtime_id="nocg", limits=SandboxLimits(memory_mib=64, timeout_s=20))
     opened.append(proc)
@@ -46,7 +46,7 @@ def test_it_falls_back_to_rlimits_without_cgroups(name: str, opened: list[Sandbo
 
 
 @pytest.mark.e2e
-def test_the_file_size_limit_applies(opened: list[SandboxProcess]) -> None:
+def test_the_file_size_limit_applies(opened: list[RunningSandbox]) -> None:
     proc = boot("process", opened, fsize_mib=1)
     result = shell(proc, "head -c 2M /dev/zero > big; echo rc=$?; wc -c < big")
     assert "rc=0" not in result["stdout"] and result["stdout"].split()[-1] == str(1 << 20)

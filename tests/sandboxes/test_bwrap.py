@@ -7,13 +7,13 @@ import socket
 import pytest
 
 from sandboxes.base import LINC_ARGS
-from sandboxes.running import SandboxProcess
+from sandboxes.protocol import RunningSandbox
 from tests.sandboxes.booting import REPO, boot, needs_bwrap, shell
 
 pytestmark = [pytest.mark.e2e, needs_bwrap]
 
 
-def test_there_is_no_network_inside(opened: list[SandboxProcess]) -> None:
+def test_there_is_no_network_inside(opened: list[RunningSandbox]) -> None:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
@@ -27,7 +27,7 @@ def test_there_is_no_network_inside(opened: list[SandboxProcess]) -> None:
             listener.accept()
 
 
-def test_only_workspace_and_tmp_are_writable(opened: list[SandboxProcess]) -> None:
+def test_only_workspace_and_tmp_are_writable(opened: list[RunningSandbox]) -> None:
     proc = boot("bwrap", opened)
     targets = "/usr/x /etc/x /opt/agentexec/agentexec/x /opt/agentexec/agentexec/linc/x /x /root/x"
     script = f"for p in {targets}; do touch $p 2>/dev/null && echo WROTE $p; done; "
@@ -36,7 +36,7 @@ def test_only_workspace_and_tmp_are_writable(opened: list[SandboxProcess]) -> No
     assert result["stdout"] == "OK\n"
 
 
-def test_the_repo_is_not_visible_inside(opened: list[SandboxProcess]) -> None:
+def test_the_repo_is_not_visible_inside(opened: list[RunningSandbox]) -> None:
     proc = boot("bwrap", opened)
     script = (
         f"ls {REPO} {REPO}/db.sqlite3 2>/dev/null && echo VISIBLE; "
@@ -50,13 +50,13 @@ def test_the_repo_is_not_visible_inside(opened: list[SandboxProcess]) -> None:
     ]  # fmt: skip
 
 
-def test_the_workspace_is_size_limited(opened: list[SandboxProcess]) -> None:
+def test_the_workspace_is_size_limited(opened: list[RunningSandbox]) -> None:
     proc = boot("bwrap", opened, workspace_mib=8, memory_mib=256)
     result = shell(proc, "head -c 16M /dev/zero > big || echo FAILED; du -m big")
     assert "FAILED" in result["stdout"] and "No space left" in result["stderr"]
 
 
-def test_the_runtime_starts_as_linc_args_say(opened: list[SandboxProcess]) -> None:
+def test_the_runtime_starts_as_linc_args_say(opened: list[RunningSandbox]) -> None:
     proc = boot("bwrap", opened)
     with open(f"/proc/{proc.pid}/cmdline", "rb") as fh:
         argv = fh.read().split(b"\0")[:-1]

@@ -7,19 +7,19 @@ import time
 
 import pytest
 
-from sandboxes.running import SandboxProcess
+from sandboxes.protocol import RunningSandbox
 from tests.sandboxes.booting import boot, shell
 
 pytestmark = pytest.mark.e2e
 
 
-def test_it_warns_that_nothing_is_isolated(opened: list[SandboxProcess]) -> None:
+def test_it_warns_that_nothing_is_isolated(opened: list[RunningSandbox]) -> None:
     proc = boot("process", opened)
     assert any("WARNING: process provider: no namespaces" in note for note in proc.notes)
     assert "WARNING: NO SECCOMP FILTER (process provider)" in proc.notes
 
 
-def test_its_workspace_is_removed_after_close(opened: list[SandboxProcess]) -> None:
+def test_its_workspace_is_removed_after_close(opened: list[RunningSandbox]) -> None:
     proc = boot("process", opened)
     workspace = shell(proc, "pwd")["stdout"].strip()
     assert os.path.basename(workspace) == "workspace" and os.path.isdir(workspace)

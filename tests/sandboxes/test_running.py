@@ -13,7 +13,8 @@ import pytest
 from sandboxes.base import ProtocolError, WallClockTimeout
 from sandboxes.cgroups import CgroupStats
 from sandboxes.limits import SandboxLimits
-from sandboxes.running import CappedLog, SandboxProcess, oom_decision
+from sandboxes.protocol import RunningSandbox
+from sandboxes.running import CappedLog, oom_decision
 from tests.processes import processes_with
 from tests.sandboxes.booting import (
     PROVIDERS,
@@ -29,7 +30,7 @@ from tests.sandboxes.booting import (
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(("name", "warm"), START_MODES)
-def test_it_boots_and_answers(name: str, warm: bool, opened: list[SandboxProcess]) -> None:
+def test_it_boots_and_answers(name: str, warm: bool, opened: list[RunningSandbox]) -> None:
     proc = boot(name, opened, warm)
     send_spec(proc)
     proc.send(
@@ -50,7 +51,7 @@ def test_it_boots_and_answers(name: str, warm: bool, opened: list[SandboxProcess
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_its_env_holds_nothing_from_the_host(
-    name: str, opened: list[SandboxProcess], monkeypatch: pytest.MonkeyPatch
+    name: str, opened: list[RunningSandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SECRET_KEY", "django-insecure-leak")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-leak")
@@ -66,7 +67,7 @@ def test_its_env_holds_nothing_from_the_host(
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(("name", "warm"), START_MODES)
-def test_a_memory_hog_is_oom_killed(name: str, warm: bool, opened: list[SandboxProcess]) -> None:
+def test_a_memory_hog_is_oom_killed(name: str, warm: bool, opened: list[RunningSandbox]) -> None:
     proc = boot(name, opened, warm, memory_mib=64)
     result = shell(proc, 'python3 -c \'b = b"x" * (256 << 20); print("survived")\'')
     assert "survived" not in result["stdout"]
@@ -77,7 +78,7 @@ def test_a_memory_hog_is_oom_killed(name: str, warm: bool, opened: list[SandboxP
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_a_wall_clock_timeout_then_kill_leaves_nothing(
-    name: str, opened: list[SandboxProcess]
+    name: str, opened: list[RunningSandbox]
 ) -> None:
     marker = f"agentexec-test-{secrets.token_hex(4)}"
     started = time.monotonic()
@@ -98,7 +99,7 @@ def test_a_wall_clock_timeout_then_kill_leaves_nothing(
 @pytest.mark.e2e
 @pytest.mark.parametrize(("name", "warm"), START_MODES)
 def test_it_is_killed_from_another_thread(
-    name: str, warm: bool, opened: list[SandboxProcess]
+    name: str, warm: bool, opened: list[RunningSandbox]
 ) -> None:
     marker = f"agentexec-test-{secrets.token_hex(4)}"
     proc = boot(name, opened, warm)
@@ -116,7 +117,7 @@ def test_it_is_killed_from_another_thread(
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", PROVIDERS)
-def test_its_cpu_affinity_is_applied(name: str, opened: list[SandboxProcess]) -> None:
+def test_its_cpu_affinity_is_applied(name: str, opened: list[RunningSandbox]) -> None:
     proc = boot(name, opened, cpu=1)
     assert shell(proc, "nproc")["stdout"].strip() == "1"
 
@@ -125,7 +126,7 @@ def test_its_cpu_affinity_is_applied(name: str, opened: list[SandboxProcess]) ->
 
 
 @pytest.mark.e2e
-def test_a_non_json_line_is_a_protocol_error(tmp_path: Path, opened: list[SandboxProcess]) -> None:
+def test_a_non_json_line_is_a_protocol_error(tmp_path: Path, opened: list[RunningSandbox]) -> None:
     code = "import sys\nprint('{\"type\":\"ready\"}')\nprint('Traceback: boom', flush=True)\n"
     proc = fake_runtime(tmp_path, code).start(runtime_id="fake", limits=SandboxLimits())
     opened.append(proc)
@@ -136,7 +137,7 @@ def test_a_non_json_line_is_a_protocol_error(tmp_path: Path, opened: list[Sandbo
 
 
 @pytest.mark.e2e
-def test_stderr_is_capped_with_a_marker(tmp_path: Path, opened: list[SandboxProcess]) -> None:
+def test_stderr_is_capped_with_a_marker(tmp_path: Path, opened: list[RunningSandbox]) -> None:
     code = "import sys\nsys.stderr.write('a' * 600 + 'b' * 5000 + 'z' * 600)\n"
     proc = fake_runtime(tmp_path, code).start(runtime_id="fake", limits=SandboxLimits())
     opened.append(proc)
@@ -148,7 +149,7 @@ def test_stderr_is_capped_with_a_marker(tmp_path: Path, opened: list[SandboxProc
 
 
 @pytest.mark.e2e
-def test_send_and_recv_respect_the_deadline(tmp_path: Path, opened: list[SandboxProcess]) -> None:
+def test_send_and_recv_respect_the_deadline(tmp_path: Path, opened: list[RunningSandbox]) -> None:
     code = "import time\ntime.sleep(30)\n"  # never reads stdin, never writes
     limits = SandboxLimits(timeout_s=0.5)
     proc = fake_runtime(tmp_path, code).start(runtime_id="fake", limits=limits)
@@ -165,7 +166,7 @@ def test_send_and_recv_respect_the_deadline(tmp_path: Path, opened: list[Sandbox
 
 @pytest.mark.e2e
 def test_a_runtime_that_dies_of_memory_error_is_oom(
-    tmp_path: Path, opened: list[SandboxProcess]
+    tmp_path: Path, opened: list[RunningSandbox]
 ) -> None:
     code = 'print(\'{"type":"fatal","error":"out of memory: MemoryError"}\', flush=True)\n'
     proc = fake_runtime(tmp_path, code).start(runtime_id="fake", limits=SandboxLimits())

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from sandboxes import cgroup_detect
-from sandboxes.running import SandboxProcess
+from sandboxes.protocol import RunningSandbox
 from sandboxes.spawning import cleanup_later, kill_process_group, spawn
 from tests.sandboxes.booting import (
     HAS_CGROUPS,
@@ -44,19 +44,21 @@ def test_the_janitor_runs_jobs_in_order_and_survives_a_failing_one() -> None:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", PROVIDERS)
-def test_kill_process_group_by_pid_only(name: str, opened: list[SandboxProcess]) -> None:
+def test_kill_process_group_by_pid_only(name: str, opened: list[RunningSandbox]) -> None:
     marker = f"agentexec-test-{secrets.token_hex(4)}"
     proc = boot(name, opened)
     send_spec(proc)
     request_shell(proc, f"sleep 30; : {marker}")
     time.sleep(0.2)
+    pid = proc.pid
+    assert pid is not None  # a local sandbox has a host pid
     if HAS_CGROUPS:  # found from the pid alone, as another host process would
-        cgroup = cgroup_detect.cgroup_of_pid(proc.pid)
-        assert cgroup is not None and proc.pid in cgroup.pids()
-    kill_process_group(proc.pid)
+        cgroup = cgroup_detect.cgroup_of_pid(pid)
+        assert cgroup is not None and pid in cgroup.pids()
+    kill_process_group(pid)
     assert proc.recv(10) is None
     assert_gone(marker)
-    kill_process_group(proc.pid)  # gone already (zombie or reaped): no error
+    kill_process_group(pid)  # gone already (zombie or reaped): no error
 
 
 @pytest.mark.e2e
@@ -74,9 +76,9 @@ def test_kill_process_group_refuses_unrelated_pids() -> None:
 
 @pytest.mark.e2e
 @needs_bwrap
-def test_a_sandbox_survives_the_thread_that_started_it(opened: list[SandboxProcess]) -> None:
+def test_a_sandbox_survives_the_thread_that_started_it(opened: list[RunningSandbox]) -> None:
     # bwrap --die-with-parent is PR_SET_PDEATHSIG: it follows the forking *thread*.
-    started: list[SandboxProcess] = []
+    started: list[RunningSandbox] = []
     starter = threading.Thread(target=lambda: started.append(boot("bwrap", opened)))
     starter.start()
     starter.join()

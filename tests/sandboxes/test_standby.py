@@ -7,13 +7,13 @@ import pytest
 from sandboxes import standby
 from sandboxes.factory import get_provider, prewarm
 from sandboxes.limits import SandboxLimits
-from sandboxes.running import SandboxProcess
+from sandboxes.protocol import RunningSandbox
 from tests.sandboxes.booting import needs_standbys
 
 
 @pytest.mark.e2e
 @needs_standbys
-def test_it_starts_the_next_sandbox_in_a_prewarmed_standby(opened: list[SandboxProcess]) -> None:
+def test_it_starts_the_next_sandbox_in_a_prewarmed_standby(opened: list[RunningSandbox]) -> None:
     assert prewarm(timeout=5.0)
     proc = get_provider("process").start(runtime_id="warm", limits=SandboxLimits(memory_mib=128))
     opened.append(proc)

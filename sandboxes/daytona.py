@@ -1,0 +1,196 @@
+"""Daytona through the official SDK (`daytona`).
+
+Configured by DAYTONA_API_KEY, DAYTONA_API_URL (optional: the SDK's default is Daytona's cloud)
+and DAYTONA_TARGET (the region; optional). A sandbox is made from DAYTONA_IMAGE (a Python image:
+Daytona builds a snapshot of it on first use and reuses it), ephemeral (deleted as it stops),
+with a wall-clock TTL past the run's deadline. Sizes are whole vCPUs and whole GiB of memory, so
+a request is given the nearest that is not smaller: cpu as asked, memory rounded up to the GiB
+(512 MiB -> 1 GiB, 1536 MiB -> 2 GiB); the disk is the provider's default (3 GiB).
+
+The runtime runs as an asynchronous command of a session; its output is followed over the
+toolbox's log WebSocket (the SDK's streaming call, in a thread of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import shlex
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+
+from daytona import (
+    CreateSandboxFromImageParams,
+    Daytona,
+    DaytonaConfig,
+    DaytonaError,
+    DaytonaNotFoundError,
+    FileUpload,
+    Resources,
+    Sandbox,
+    SessionExecuteRequest,
+)
+
+from sandboxes.remote_base import RemoteLaunch, RemoteLog, RemoteSandboxError
+
+log = logging.getLogger(__name__)
+
+SESSION = "linc"
+# How long creating a sandbox may take (a first use of an image builds its snapshot).
+CREATE_TIMEOUT_S = 120.0
+EXIT_POLL_S = 0.1
+
+
+def daytona_size(cpu: int, memory_mib: int) -> tuple[int, int]:
+    """(vCPUs, GiB of memory): the nearest size that is not smaller."""
+    return max(1, cpu), max(1, math.ceil(memory_mib / 1024))
+
+
+@dataclass(frozen=True)
+class DaytonaSettings:
+    api_key: str
+    api_url: str = ""  # "" -> the SDK's default
+    target: str = ""  # "" -> the organization's default region
+    image: str = "python:3.12-slim"
+
+
+@cache
+def _client(settings: DaytonaSettings) -> Daytona:
+    """One client per configuration and process: it holds connection pools and is thread-safe."""
+    return Daytona(
+        DaytonaConfig(
+            api_key=settings.api_key,
+            api_url=settings.api_url or None,
+            target=settings.target or None,
+        )
+    )
+
+
+class DaytonaMachine:
+    """A running Daytona sandbox and the runtime command in its session."""
+
+    def __init__(self, sandbox: Sandbox, command_id: str, size: str) -> None:
+        self.id = sandbox.id
+        self.size = size
+        self.log = RemoteLog()
+        self._sandbox = sandbox
+        self._command_id = command_id
+        self._exit_code: int | None = None
+        self._stopped = False
+        self._lock = threading.Lock()
+        self._logs_done = threading.Event()
+        threading.Thread(target=self._pump, name=f"daytona-log-{self.id}", daemon=True).start()
+
+    def _pump(self) -> None:
+        """Follows the command's logs (stdout and stderr) until it exits."""
+        try:
+            asyncio.run(
+                self._sandbox.process.get_session_command_logs_async(
+                    SESSION, self._command_id, self.log.add, self.log.add
+                )
+            )
+        except Exception as exc:  # the sandbox was deleted under the stream, or the network
+            if not self._stopped:
+                self.log.add(f"[daytona: log stream ended: {type(exc).__name__}: {exc}]\n")
+        finally:
+            self._logs_done.set()
+
+    def wait(self, timeout: float) -> int | None:
+        """The runtime's exit code once it has exited (the machine is then deleted: it has
+        nothing left to do); None while it runs, or when it was stopped under it."""
+        deadline = time.monotonic() + timeout
+        if self._exit_code is not None or self._stopped:
+            return self._exit_code
+        if not self._logs_done.wait(timeout):
+            return None
+        while True:  # the stream ends as the command exits; its code follows at once
+            try:
+                command = self._sandbox.process.get_session_command(SESSION, self._command_id)
+            except DaytonaError:
+                return None
+            if command.exit_code is not None:
+                self._exit_code = int(command.exit_code)
+                self.kill()
+                return self._exit_code
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(EXIT_POLL_S)
+
+    def log_text(self) -> str:
+        return self.log.text()
+
+    def kill(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        _delete(self._sandbox)
+
+
+def _delete(sandbox: Sandbox) -> None:
+    try:
+        sandbox.delete()  # an ephemeral sandbox: deleting stops it too
+    except Exception as exc:  # already gone: what we wanted
+        log.warning("daytona: deleting sandbox %s: %s", sandbox.id, exc)
+
+
+class DaytonaBackend:
+    name = "daytona"
+
+    def __init__(self, settings: DaytonaSettings) -> None:
+        self.settings = settings
+
+    def launch(self, launch: RemoteLaunch) -> DaytonaMachine:
+        cpu, memory_gib = daytona_size(launch.limits.cpu, launch.limits.memory_mib)
+        params = CreateSandboxFromImageParams(
+            name=launch.name,
+            image=self.settings.image,
+            language="python",
+            resources=Resources(cpu=cpu, memory=memory_gib),
+            labels=launch.labels,
+            ephemeral=True,
+            ttl_minutes=launch.provider_timeout_minutes,
+        )
+        daytona = _client(self.settings)
+        try:
+            sandbox = daytona.create(params, timeout=CREATE_TIMEOUT_S)
+        except DaytonaError as exc:
+            raise RemoteSandboxError(f"daytona: creating the sandbox failed: {exc}") from exc
+        try:
+            sandbox.fs.upload_files([FileUpload(c, p) for p, c in launch.files.items()])
+            sandbox.process.create_session(SESSION)
+            started = sandbox.process.execute_session_command(
+                SESSION, SessionExecuteRequest(command=_command_line(launch), run_async=True)
+            )
+        except BaseException as exc:
+            _delete(sandbox)
+            if isinstance(exc, DaytonaError):
+                raise RemoteSandboxError(f"daytona: starting the runtime failed: {exc}") from exc
+            raise
+        size = f"{cpu} vCPUs, {memory_gib} GiB"
+        return DaytonaMachine(sandbox, started.cmd_id, size)
+
+    def stop_remote(self, remote_id: str) -> bool:
+        try:
+            sandbox = _client(self.settings).get(remote_id)
+        except DaytonaNotFoundError:
+            return False
+        with contextlib.suppress(DaytonaError):
+            sandbox.refresh_data()
+        if sandbox.state == "destroyed":
+            return False
+        _delete(sandbox)
+        return True
+
+
+def _command_line(launch: RemoteLaunch) -> str:
+    """The session's command: the executable files made so, then the runtime with exactly the
+    call-home variables added to the image's environment."""
+    chmod = [f"chmod 755 {shlex.quote(path)}" for path in sorted(launch.executable)]
+    assignments = [f"{key}={shlex.quote(value)}" for key, value in sorted(launch.env.items())]
+    run = " ".join(["exec", "env", *assignments, *map(shlex.quote, launch.argv)])
+    return " && ".join([*chmod, run])
