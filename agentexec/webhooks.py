@@ -27,10 +27,12 @@ from django.db.models import Min
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from agentexec.models import DeliveryState
+
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)  # a claimed delivery is not picked up by another worker meanwhile
 MAX_RETRY_AFTER_S = 3600
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+PENDING, DELIVERED, FAILED = DeliveryState.PENDING, DeliveryState.DELIVERED, DeliveryState.FAILED
 
 
 class CallbackUrlError(ValueError):

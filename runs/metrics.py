@@ -30,10 +30,10 @@ from prometheus_client.utils import floatToGoString
 
 from agentexec.errors import error_body
 from agentexec.httperrors import get_only
+from agentexec.models import DeliveryState
 from runs.models import (
     TERMINAL_STATUSES,
     CallbackDelivery,
-    DeliveryState,
     Run,
     RunStatus,
     UsageEntry,

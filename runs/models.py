@@ -1,6 +1,7 @@
 from django.db import models
 
 from agentexec import ids
+from agentexec.models import WebhookDelivery
 from agentexec.tenancy.models import ApiKey, Organization
 
 
@@ -236,41 +237,20 @@ class Watcher(models.Model):
         return f"{self.run_id} → {self.callback_url}"
 
 
-class DeliveryState(models.TextChoices):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"  # gave up
-
-
-class CallbackDelivery(models.Model):
+class CallbackDelivery(WebhookDelivery):
     """The callback outbox: one row per (run end, watcher), retried until delivered or given up."""
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="deliveries")
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="deliveries"
     )
-    url = models.URLField(max_length=2000)
-    webhook_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(max_length=32)
-    payload = models.JSONField()
-    state = models.CharField(
-        max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             # The dispatcher: pending deliveries that are due.
             models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.event_type} → {self.url} ({self.state})"
 
 
 class IdempotencyRecord(models.Model):

@@ -3,7 +3,8 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from runs.models import CallbackDelivery, DeliveryState
+from agentexec.models import DeliveryState
+from runs.models import CallbackDelivery
 from tests.factories import RunFactory
 
 

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from django.db import models
 
 from agentexec import ids
+from agentexec.models import WebhookDelivery
 from agentexec.tenancy.models import ApiKey, Organization
 
 
@@ -307,7 +308,7 @@ class EventSubscription(models.Model):
         return f"{self.vault_id} → {self.callback_url}"
 
 
-class EventDelivery(models.Model):
+class EventDelivery(WebhookDelivery):
     """The vault events outbox: one row per (event, subscription), sent and retried by
     agentexec.webhooks exactly as run callbacks are."""
 
@@ -315,26 +316,12 @@ class EventDelivery(models.Model):
         EventSubscription, on_delete=models.CASCADE, related_name="deliveries"
     )
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    url = models.URLField(max_length=2000)
-    webhook_id = models.CharField(max_length=64, unique=True)
-    event_type = models.CharField(max_length=64)
-    payload = models.JSONField()
-    state = models.CharField(max_length=16, default="pending")  # agentexec.webhooks states
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             # The dispatcher: pending deliveries that are due.
             models.Index(fields=["state", "next_attempt_at"], name="vaultdelivery_due_idx"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.event_type} → {self.url} ({self.state})"
 
 
 # --- Memory (vaults.memory) --------------------------------------------------------------------
