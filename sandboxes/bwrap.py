@@ -218,13 +218,15 @@ class BwrapSandbox:
         command: list[str],
     ) -> list[str]:
         argv = [self.info.path, *self._namespace_args(), *_system_binds(), *_etc_binds()]
-        for source, dest in self.binds:
-            argv += ["--ro-bind", self.stage.path(source), dest]
         argv += ["--proc", "/proc", "--dev", "/dev"]
+        # The scratch tmpfs first, the binds after: a bind whose path lies under /tmp (a venv
+        # or checkout installed there) is then mounted on the tmpfs instead of hidden by it.
         for path, mib in tmpfs:
             if "--size" in self.info.options:
                 argv += ["--size", str(mib * MIB)]
             argv += ["--tmpfs", path]
+        for source, dest in self.binds:
+            argv += ["--ro-bind", self.stage.path(source), dest]
         argv += ["--remount-ro", "/", "--chdir", cwd]
         if self.filter.path is not None:
             argv += ["--seccomp", f"{FD_PLACEHOLDER}{len(self.open_files)}"]

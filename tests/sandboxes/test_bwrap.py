@@ -6,7 +6,9 @@ import socket
 
 import pytest
 
+from sandboxes import isolation
 from sandboxes.base import LINC_ARGS
+from sandboxes.bwrap import BwrapSandbox, bwrap_info
 from sandboxes.protocol import RunningSandbox
 from tests.sandboxes.booting import REPO, boot, needs_bwrap, shell
 
@@ -62,3 +64,18 @@ def test_the_runtime_starts_as_linc_args_say(opened: list[RunningSandbox]) -> No
         argv = fh.read().split(b"\0")[:-1]
     assert argv[-len(LINC_ARGS) :] == [arg.encode() for arg in LINC_ARGS]
     assert argv[-len(LINC_ARGS) - 2] == b"--"  # after bwrap's own options: the interpreter
+
+
+def test_a_bind_under_tmp_is_mounted_on_the_scratch_tmpfs_not_hidden_by_it() -> None:
+    """A venv or checkout installed under /tmp stays visible to one-shot parsers."""
+    user = isolation.sandbox_user()
+    info = bwrap_info(user)
+    assert info is not None
+    venv = "/tmp/srv/agentexec/.venv"
+    sandbox = BwrapSandbox(info, user, isolation.new_stage(user), [(venv, venv)])
+
+    argv = sandbox.argv(tmpfs=[("/tmp", 64)], cwd="/tmp", env={}, command=["true"])
+
+    tmpfs_at = argv.index("--tmpfs")
+    assert argv[tmpfs_at + 1] == "/tmp"
+    assert argv.index(venv) > tmpfs_at
