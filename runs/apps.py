@@ -22,10 +22,11 @@ class RunsConfig(AppConfig):
 
         post_spawn.connect(start_reaper, dispatch_uid="runs.start_reaper")
 
-        from django.apps import apps
+        # Summaries (vaults sits below runs): bill their model calls and hold them to the
+        # organization's monthly budget, as runs are.
+        from runs.quotas import budget_check
+        from runs.services import usage_record_summary
+        from vaults.summaries import budget_guard_register, usage_recorder_register
 
-        if apps.is_installed("vaults"):
-            from runs.services import usage_record_summary
-            from vaults.summaries import usage_recorder_register
-
-            usage_recorder_register(usage_record_summary)
+        usage_recorder_register(usage_record_summary)
+        budget_guard_register(budget_check)

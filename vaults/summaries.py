@@ -3,7 +3,9 @@ model router (the default model, as for runs; local/extractive offline), stored 
 object in the same vault and ingested so it is searchable.
 
 Every model call is reported to the usage recorders (runs registers one that writes a usage
-entry, as for a run's model calls): this app sits below runs and does not import it."""
+entry, as for a run's model calls), and a job starts only if the budget guards let it (runs
+registers the organization's monthly budget check): this app sits below runs and does not
+import it."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from agentexec.errors import ConflictError, NotFoundError
 from agentexec.llm import router, summary
 from agentexec.llm.base import ModelError, ModelNotRoutable, ModelReply, ModelRequest
 from agentexec.llm.pricing import cost_micros
-from agentexec.tenancy.models import ApiKey
+from agentexec.tenancy.models import ApiKey, Organization
 from vaults import selectors, services
 from vaults.models import ObjectStatus, SummaryJob, SummaryStatus, VaultObject
 
@@ -35,6 +37,16 @@ def usage_recorder_register(recorder: UsageRecorder) -> None:
     """Called for every model call of a summary job with (job, reply, duration in ms)."""
     if recorder not in _usage_recorders:
         _usage_recorders.append(recorder)
+
+
+BudgetGuard = Callable[[Organization], None]
+_budget_guards: list[BudgetGuard] = []
+
+
+def budget_guard_register(guard: BudgetGuard) -> None:
+    """Called before a job is created; raises (e.g. a 429) when the organization may not spend."""
+    if guard not in _budget_guards:
+        _budget_guards.append(guard)
 
 
 # --- Selectors --------------------------------------------------------------------------------
@@ -58,6 +70,8 @@ def summary_job_create(*, obj: VaultObject, api_key: ApiKey | None) -> SummaryJo
             f"Object {obj.id} has no extracted text to summarize (ingestionStatus is "
             f"{obj.status!r}); it must be ingested successfully first."
         )
+    for guard in _budget_guards:
+        guard(obj.vault.organization)
     job = SummaryJob.objects.create(
         vault_id=obj.vault_id, source_object=obj, api_key=api_key, model=router.default_model()
     )

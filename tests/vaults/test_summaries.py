@@ -12,6 +12,7 @@ from agentexec.llm import extractive, summary
 from runs import usage
 from runs.models import UsageEntry
 from tests.conftest import Member
+from tests.factories import make_run, make_usage
 from tests.vaults.conftest import AddDocument
 from tests.vaults.documents import make_pdf
 from vaults import selectors, services
@@ -113,6 +114,23 @@ def test_a_summary_job_that_cannot_reach_its_model_fails_with_the_reason(
     assert body["status"] == "failed" and body["resultObjectId"] is None
     assert "OPENAI_API_KEY" in body["error"]
     assert VaultObject.objects.filter(vault=vault).count() == 1
+
+
+def test_a_summary_past_the_monthly_budget_is_a_429_and_starts_no_job(
+    alice: Member, vault: Vault, add_document: AddDocument
+) -> None:
+    lease = add_document(vault, "lease.pdf", make_pdf(LEASE), "application/pdf")
+    type(alice.organization).objects.filter(id=alice.organization.id).update(
+        monthly_token_budget=1000
+    )
+    make_usage(make_run(organization=alice.organization), prompt_tokens=1000, total_tokens=1000)
+
+    response = alice.client.post(f"/vault/{vault.id}/objects/{lease.id}/summarize")
+
+    assert response.status_code == 429, response.content
+    assert "monthly token budget" in response.json()["error"]["message"]
+    assert response["Retry-After"]
+    assert not SummaryJob.objects.exists()
 
 
 def test_an_object_without_text_cannot_be_summarized(alice: Member, vault: Vault) -> None:
