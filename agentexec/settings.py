@@ -339,6 +339,9 @@ VAULT_UPLOAD_URL_EXPIRES_S = env.int("VAULT_UPLOAD_URL_EXPIRES_S", default=3600)
 # every part but the last is at least this big).
 VAULT_MULTIPART_PART_BYTES = env.int("VAULT_MULTIPART_PART_BYTES", default=16 * 1024 * 1024)
 VAULT_MULTIPART_MIN_PART_BYTES = env.int("VAULT_MULTIPART_MIN_PART_BYTES", default=5 * 1024 * 1024)
+# A multipart upload not completed this long after init is aborted by an hourly sweep (its parts
+# removed from disk, its pending object from the vault).
+VAULT_MULTIPART_ABANDON_S = env.int("VAULT_MULTIPART_ABANDON_S", default=24 * 3600)
 # An ingest `processing` for longer than this is taken to be dead and may be started again.
 VAULT_INGEST_STALE_S = env.int("VAULT_INGEST_STALE_S", default=900)
 # The longest document an agent may write with vault.write (characters).

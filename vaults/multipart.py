@@ -14,6 +14,7 @@ import math
 import os
 import secrets
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from vaults.models import (
 log = logging.getLogger(__name__)
 
 MAX_PARTS = 10_000  # as S3
+EXPIRE_BATCH = 500  # abandoned uploads aborted per sweep
 READ_BYTES = 1024 * 1024
 
 
@@ -273,6 +275,21 @@ def multipart_upload_abort(*, upload: MultipartUpload) -> MultipartUpload:
     transaction.on_commit(partial(services.multipart_part_files_delete, upload.id))
     upload.refresh_from_db()
     return upload
+
+
+def multipart_uploads_expire() -> int:
+    """Aborts the uploads still taking parts VAULT_MULTIPART_ABANDON_S after they began: their
+    parts leave the disk and their pending objects the vault. How many were aborted."""
+    cutoff = timezone.now() - timedelta(seconds=settings.VAULT_MULTIPART_ABANDON_S)
+    aborted = 0
+    stale = MultipartUpload.objects.filter(status=MultipartStatus.ACTIVE, created_at__lt=cutoff)
+    for upload in stale.order_by("created_at")[:EXPIRE_BATCH]:
+        try:
+            multipart_upload_abort(upload=upload)
+        except ConflictError:  # completed (or aborted) since it was read
+            continue
+        aborted += 1
+    return aborted
 
 
 def _remove_parts(upload_id: str) -> None:

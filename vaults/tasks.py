@@ -1,6 +1,6 @@
 """django-q2 task entry points: thin, and callable directly."""
 
-from vaults import services, subscriptions, summaries
+from vaults import multipart, services, subscriptions, summaries
 
 
 def ingest_object(object_id: str) -> str | None:
@@ -15,3 +15,7 @@ def deliver_events() -> int:
 def summarize_object(job_id: str) -> str | None:
     job = summaries.summary_job_run(job_id=job_id)
     return job.status if job is not None else None
+
+
+def expire_multipart_uploads() -> int:
+    return multipart.multipart_uploads_expire()

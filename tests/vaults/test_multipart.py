@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import casedev
 import httpx
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.conftest import Member
-from vaults import services
+from vaults import services, tasks
 from vaults.models import MultipartPart, MultipartStatus, MultipartUpload, Vault, VaultObject
 
 TEXT = "Clause {n}. The tenant pays rent on the first day of month {n}."
@@ -141,6 +143,27 @@ def test_abort_makes_the_part_urls_and_the_upload_unusable(
     assert upload.status == MultipartStatus.ABORTED and not MultipartPart.objects.exists()
     assert not VaultObject.objects.filter(id=init["objectId"]).exists()
     assert not services.multipart_part_dir(upload.id).exists()
+
+
+def test_an_abandoned_upload_is_aborted_by_the_sweep(
+    alice: Member, vault: Vault, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.VAULT_MULTIPART_ABANDON_S = 3600
+    stale, fresh = (_api_init(alice.client, vault.id, sizeBytes=len(DOCUMENT), partSizeBytes=PART)
+                    for _ in range(2))  # fmt: skip
+    _api_put_all(alice.client, vault.id, stale, _parts(DOCUMENT, PART))
+    MultipartUpload.objects.filter(id=stale["uploadId"]).update(
+        created_at=timezone.now() - timedelta(hours=2)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):  # the parts leave the disk on commit
+        assert tasks.expire_multipart_uploads() == 1
+
+    assert MultipartUpload.objects.get(id=stale["uploadId"]).status == MultipartStatus.ABORTED
+    assert not services.multipart_part_dir(stale["uploadId"]).exists()
+    assert not VaultObject.objects.filter(id=stale["objectId"]).exists()
+    assert MultipartUpload.objects.get(id=fresh["uploadId"]).status == MultipartStatus.ACTIVE
+    assert tasks.expire_multipart_uploads() == 0
 
 
 def _api_init(client: APIClient, vault_id: str, **body: Any) -> dict[str, Any]:
