@@ -161,6 +161,15 @@ def test_a_phrase_in_the_table_finds_its_drafted_words(
     assert filenames(vault, "does the author give up copyright?")[0] == "waiver.txt"
 
 
+def test_a_phrasal_verb_with_its_object_inside_finds_its_drafted_words(
+    vault: Vault, add_document: AddDocument
+) -> None:
+    add_document(vault, "lease.txt", "Tenant may not sublet the Premises without consent.")
+    add_document(vault, "other.txt", "The office is out of the way; rent it is due monthly.")
+
+    assert filenames(vault, "can the tenant rent the office out?")[0] == "lease.txt"
+
+
 def test_section_headings_rank_their_chunks(vault: Vault, add_document: AddDocument) -> None:
     body = "The parties agree to the obligations set out here in full. " * 3
     add_document(

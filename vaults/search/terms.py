@@ -23,6 +23,7 @@ from vaults.search.synonyms import ROWS
 
 MAX_TERMS = 32
 MAX_ALTERNATIVES = 8
+PHRASE_GAP = 2  # words allowed between the two words of a phrasal verb
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STEMMER = Stemmer.Stemmer("english")
 
@@ -76,15 +77,27 @@ def _drafted_by_stem() -> dict[str, tuple[str, ...]]:
 
 
 def _phrases(all_words: list[str], drafted: dict[str, tuple[str, ...]]) -> list[Concept]:
-    """Concepts for the table's phrases in the query ("give up" -> waive, abandon ...)."""
+    """Concepts for the table's phrases in the query ("give up" -> waive, abandon ...). A
+    two-word phrase may have its object between its words, as English phrasal verbs do ("rent
+    the office out", "hand them over"): up to PHRASE_GAP words."""
     stems = [stem(w) for w in all_words]
     found = []
+    seen: set[str] = set()
     for length in (3, 2):
         for i in range(len(stems) - length + 1):
             key = "_".join(stems[i : i + length])
-            if key in drafted:
+            if key in drafted and key not in seen:
+                seen.add(key)
                 phrase = " ".join(all_words[i : i + length])
                 found.append(Concept(phrase, drafted[key][:MAX_ALTERNATIVES]))
+    for i, first in enumerate(stems):
+        for j in range(i + 2, min(i + 2 + PHRASE_GAP, len(stems))):
+            key = f"{first}_{stems[j]}"
+            if key in drafted and key not in seen:
+                seen.add(key)
+                found.append(
+                    Concept(f"{all_words[i]} {all_words[j]}", drafted[key][:MAX_ALTERNATIVES])
+                )
     return found
 
 
