@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import select
 import sys
+import threading
 from pathlib import Path
 
 from sandboxes.limits import MIB
@@ -83,3 +84,38 @@ def poll_fd(fd: int, events: int, timeout: float) -> bool:
     poller = select.poll()
     poller.register(fd, events)
     return bool(poller.poll(max(0.0, timeout) * 1000))
+
+
+class CappedLog:
+    """Keeps the first and last half of `cap` bytes of a stream (a local sandbox's stderr, a
+    remote runtime's output); marks what was dropped. Thread-safe."""
+
+    def __init__(self, cap: int) -> None:
+        self.head_cap = cap // 2
+        self.tail_cap = cap - self.head_cap
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def add(self, chunk: bytes | str) -> None:
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8", "replace")
+        with self.lock:
+            self.total += len(chunk)
+            room = self.head_cap - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+                chunk = chunk[room:]
+            self.tail += chunk
+            if len(self.tail) > self.tail_cap:
+                del self.tail[: len(self.tail) - self.tail_cap]
+
+    def text(self) -> str:
+        with self.lock:
+            dropped = self.total - len(self.head) - len(self.tail)
+            head = self.head.decode("utf-8", "replace")
+            tail = self.tail.decode("utf-8", "replace")
+        if dropped > 0:
+            return f"{head}\n[... truncated {dropped} bytes ...]\n{tail}"
+        return head + tail

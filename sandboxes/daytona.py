@@ -35,7 +35,8 @@ from daytona import (
     SessionExecuteRequest,
 )
 
-from sandboxes.remote_base import RemoteLaunch, RemoteLog, RemoteSandboxError
+from sandboxes.base import CappedLog
+from sandboxes.remote_base import LOG_CAP_BYTES, RemoteLaunch, RemoteSandboxError
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class DaytonaMachine:
     def __init__(self, sandbox: Sandbox, command_id: str, size: str) -> None:
         self.id = sandbox.id
         self.size = size
-        self.log = RemoteLog()
+        self.log = CappedLog(LOG_CAP_BYTES)
         self._sandbox = sandbox
         self._command_id = command_id
         self._exit_code: int | None = None

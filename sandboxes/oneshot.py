@@ -29,7 +29,7 @@ from functools import partial
 
 from sandboxes import cgroups, factory, isolation
 from sandboxes.backend import Layout, fill_fds, make_cgroup, open_layout_files
-from sandboxes.base import PROJECT_ROOT, SandboxStartError
+from sandboxes.base import PROJECT_ROOT, CappedLog, SandboxStartError
 from sandboxes.bwrap import BwrapSandbox, bwrap_info, python_binds
 from sandboxes.limits import (
     SandboxLimits,
@@ -39,7 +39,6 @@ from sandboxes.limits import (
     rlimit_plan,
 )
 from sandboxes.process import staged_interpreter
-from sandboxes.running import CappedLog
 from sandboxes.spawning import signal_group, spawn
 
 __all__ = ["OneShotResult", "SandboxStartError", "run_python"]

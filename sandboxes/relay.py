@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from sandboxes import callhome
-from sandboxes.base import ProtocolError, WallClockTimeout
+from sandboxes.base import CappedLog, ProtocolError, WallClockTimeout
 from sandboxes.limits import SandboxLimits, SandboxStats
 from sandboxes.models import RelayDirection, RelayMessage, Sandbox
 
@@ -194,29 +194,6 @@ class RemoteRuntime(Protocol):
         ...
 
 
-class _LogTail:
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.parts: list[str] = []
-        self.size = 0
-        self.dropped = 0
-        self.lock = threading.Lock()
-
-    def add(self, text: str) -> None:
-        with self.lock:
-            self.parts.append(text)
-            self.size += len(text)
-            while self.size > self.cap and len(self.parts) > 1:
-                first = self.parts.pop(0)
-                self.size -= len(first)
-                self.dropped += len(first)
-
-    def text(self) -> str:
-        with self.lock:
-            body = "".join(self.parts)
-        return f"[... {self.dropped} characters dropped ...]\n{body}" if self.dropped else body
-
-
 class RelayProcess:
     """A runtime that calls home, with SandboxProcess's public surface (the executor's view).
 
@@ -242,7 +219,7 @@ class RelayProcess:
         self._next_seq = 1
         self._reply_seq: int | None = None
         self._first_at: float | None = None
-        self._log = _LogTail(LOG_CAP_BYTES)
+        self._log = CappedLog(LOG_CAP_BYTES)
         self._eof = False
         self._killed = False
         self._timed_out = False

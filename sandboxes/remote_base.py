@@ -1,12 +1,11 @@
 """What the remote backends (sandboxes.vercel, sandboxes.daytona) share with the provider that
-drives them (sandboxes.remote): what goes into a remote sandbox, the machine it becomes, and its
-log. Neither side imports the other's module through this one, so the SDKs load on first use.
+drives them (sandboxes.remote): what goes into a remote sandbox and the machine it becomes.
+Neither side imports the other's module through this one, so the SDKs load on first use.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,7 +15,7 @@ from sandboxes.limits import SandboxLimits
 # The provider's own wall clock for a sandbox runs this much past the run's deadline: ours
 # fires first, the provider's is the backstop when nobody is left to stop the machine.
 PROVIDER_TIMEOUT_GRACE_S = 60.0
-LOG_CAP_CHARS = 64 * 1024
+LOG_CAP_BYTES = 64 * 1024  # of a remote runtime's output kept for its log
 
 
 class RemoteSandboxError(SandboxStartError):
@@ -42,29 +41,6 @@ class RemoteLaunch:
     @property
     def provider_timeout_minutes(self) -> int:
         return math.ceil(self.provider_timeout_s / 60)
-
-
-class RemoteLog:
-    """The runtime's output as it arrives, capped to its last LOG_CAP_CHARS (thread-safe)."""
-
-    def __init__(self, cap: int = LOG_CAP_CHARS) -> None:
-        self._cap = cap
-        self._text = ""
-        self._dropped = 0
-        self._lock = threading.Lock()
-
-    def add(self, chunk: str) -> None:
-        with self._lock:
-            self._text += chunk
-            if len(self._text) > self._cap:
-                self._dropped += len(self._text) - self._cap
-                self._text = self._text[-self._cap :]
-
-    def text(self) -> str:
-        with self._lock:
-            if self._dropped:
-                return f"[... {self._dropped} characters dropped ...]\n{self._text}"
-            return self._text
 
 
 class RemoteMachine(Protocol):

@@ -27,6 +27,7 @@ from sandboxes import cgroups
 from sandboxes.base import (
     DEFAULT_MAX_LINE_BYTES,
     DEFAULT_STDERR_CAP,
+    CappedLog,
     ProtocolError,
     WallClockTimeout,
     poll_fd,
@@ -37,38 +38,6 @@ from sandboxes.spawning import cleanup_later, remove_cgroup, signal_group
 # The watchdog kills a sandbox this long after its deadline if the caller has not.
 WATCHDOG_GRACE_S = 2.0
 BAD_LINE_NOTE_CHARS = 300
-
-
-class CappedLog:
-    """Keeps the first and last half of `cap` bytes of a stream; marks what was dropped."""
-
-    def __init__(self, cap: int) -> None:
-        self.head_cap = cap // 2
-        self.tail_cap = cap - self.head_cap
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-        self.lock = threading.Lock()
-
-    def add(self, chunk: bytes) -> None:
-        with self.lock:
-            self.total += len(chunk)
-            room = self.head_cap - len(self.head)
-            if room > 0:
-                self.head += chunk[:room]
-                chunk = chunk[room:]
-            self.tail += chunk
-            if len(self.tail) > self.tail_cap:
-                del self.tail[: len(self.tail) - self.tail_cap]
-
-    def text(self) -> str:
-        with self.lock:
-            dropped = self.total - len(self.head) - len(self.tail)
-            head = self.head.decode("utf-8", "replace")
-            tail = self.tail.decode("utf-8", "replace")
-        if dropped > 0:
-            return f"{head}\n[... truncated {dropped} bytes ...]\n{tail}"
-        return head + tail
 
 
 @dataclass

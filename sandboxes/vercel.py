@@ -28,7 +28,8 @@ from vercel.sandbox.sync import (
     SyncSandboxClient,
 )
 
-from sandboxes.remote_base import RemoteLaunch, RemoteLog, RemoteSandboxError
+from sandboxes.base import CappedLog
+from sandboxes.remote_base import LOG_CAP_BYTES, RemoteLaunch, RemoteSandboxError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class VercelMachine:
     ) -> None:
         self.id = sandbox.name
         self.size = size
-        self.log = RemoteLog()
+        self.log = CappedLog(LOG_CAP_BYTES)
         self._client = client
         self._sandbox = sandbox
         self._process = process

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from sandboxes.base import ProtocolError, WallClockTimeout
+from sandboxes.base import CappedLog, ProtocolError, WallClockTimeout
 from sandboxes.cgroups import CgroupStats
 from sandboxes.limits import SandboxLimits
 from sandboxes.protocol import RunningSandbox
-from sandboxes.running import CappedLog, oom_decision
+from sandboxes.running import oom_decision
 from tests.processes import processes_with
 from tests.sandboxes.booting import (
     PROVIDERS,
