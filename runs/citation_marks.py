@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from agentexec.formatting import cite_label
 from runs.markdown import render_markdown
 from runs.models import Citation, CitationStatus
 
@@ -83,11 +84,7 @@ def _mark(citation: Citation, written: str, link: str | None) -> str:
 
 
 def _place(citation: Citation) -> str:
-    if citation.page_start is None:
-        return citation.filename
-    if citation.page_end and citation.page_end != citation.page_start:
-        return f"{citation.filename}, pp. {citation.page_start}-{citation.page_end}"
-    return f"{citation.filename}, p. {citation.page_start}"
+    return cite_label(citation.filename, citation.page_start, citation.page_end)
 
 
 def _diff_html(citation: Citation) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
+from agentexec.formatting import cite_label
 from agentexec.tools.registry import Tool, ToolContext, ToolError, ToolResult, register
 from vaults import chunking, selectors, services
 from vaults.models import ObjectStatus, ObjectText, Vault, VaultObject
@@ -85,15 +86,6 @@ def _vault_in_scope(scope: selectors.RunScope, vault_id: str) -> Vault:
     if vault is None or not scope.allows_vault(vault_id):
         raise ToolError(f"vault {vault_id} is not in this run's scope (or does not exist)")
     return vault
-
-
-def cite_label(filename: str, page_start: int | None, page_end: int | None) -> str:
-    """How an answer cites a passage: "NDA.pdf, p. 3", "NDA.pdf, pp. 3-4", or the name alone."""
-    if page_start is None:
-        return filename
-    if page_end is None or page_end == page_start:
-        return f"{filename}, p. {page_start}"
-    return f"{filename}, pp. {page_start}-{page_end}"
 
 
 # --- vault.search -----------------------------------------------------------------------------

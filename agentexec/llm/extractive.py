@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentexec.formatting import cite_label
 from agentexec.llm import summary
 from agentexec.llm.base import ModelRequest
 
@@ -515,11 +516,7 @@ def _compared(quote: str) -> str:
 
 
 def _citation(x: Passage) -> str:
-    if x.page_start is None:
-        return f"({x.filename})"
-    if x.page_end is None or x.page_end == x.page_start:
-        return f"({x.filename}, p. {x.page_start})"
-    return f"({x.filename}, pp. {x.page_start}-{x.page_end})"
+    return f"({cite_label(x.filename, x.page_start, x.page_end)})"
 
 
 # --- Helpers ----------------------------------------------------------------------------------
