@@ -18,7 +18,6 @@ import contextlib
 import logging
 import math
 import shlex
-import threading
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -35,8 +34,7 @@ from daytona import (
     SessionExecuteRequest,
 )
 
-from sandboxes.base import CappedLog
-from sandboxes.remote_base import LOG_CAP_BYTES, RemoteLaunch, RemoteSandboxError
+from sandboxes.remote_base import FollowedMachine, RemoteLaunch, RemoteSandboxError
 
 log = logging.getLogger(__name__)
 
@@ -71,65 +69,38 @@ def _client(settings: DaytonaSettings) -> Daytona:
     )
 
 
-class DaytonaMachine:
+class DaytonaMachine(FollowedMachine):
     """A running Daytona sandbox and the runtime command in its session."""
 
+    provider = "daytona"
+
     def __init__(self, sandbox: Sandbox, command_id: str, size: str) -> None:
-        self.id = sandbox.id
-        self.size = size
-        self.log = CappedLog(LOG_CAP_BYTES)
         self._sandbox = sandbox
         self._command_id = command_id
-        self._exit_code: int | None = None
-        self._stopped = False
-        self._lock = threading.Lock()
-        self._logs_done = threading.Event()
-        threading.Thread(target=self._pump, name=f"daytona-log-{self.id}", daemon=True).start()
+        super().__init__(sandbox.id, size)
 
-    def _pump(self) -> None:
-        """Follows the command's logs (stdout and stderr) until it exits."""
-        try:
-            asyncio.run(
-                self._sandbox.process.get_session_command_logs_async(
-                    SESSION, self._command_id, self.log.add, self.log.add
-                )
+    def _follow(self) -> None:
+        """The command's logs, stdout and stderr."""
+        asyncio.run(
+            self._sandbox.process.get_session_command_logs_async(
+                SESSION, self._command_id, self.log.add, self.log.add
             )
-        except Exception as exc:  # the sandbox was deleted under the stream, or the network
-            if not self._stopped:
-                self.log.add(f"[daytona: log stream ended: {type(exc).__name__}: {exc}]\n")
-        finally:
-            self._logs_done.set()
+        )
 
-    def wait(self, timeout: float) -> int | None:
-        """The runtime's exit code once it has exited (the machine is then deleted: it has
-        nothing left to do); None while it runs, or when it was stopped under it."""
-        deadline = time.monotonic() + timeout
-        if self._exit_code is not None or self._stopped:
-            return self._exit_code
-        if not self._logs_done.wait(timeout):
-            return None
+    def _exit_code_after_logs(self, deadline: float) -> int | None:
         while True:  # the stream ends as the command exits; its code follows at once
             try:
                 command = self._sandbox.process.get_session_command(SESSION, self._command_id)
             except DaytonaError:
                 return None
             if command.exit_code is not None:
-                self._exit_code = int(command.exit_code)
-                self.kill()
-                return self._exit_code
+                return int(command.exit_code)
             if time.monotonic() >= deadline:
                 return None
             time.sleep(EXIT_POLL_S)
 
-    def log_text(self) -> str:
-        return self.log.text()
-
-    def kill(self) -> None:
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-        _delete(self._sandbox)
+    def _destroy(self) -> None:
+        _delete(self._sandbox)  # an ephemeral sandbox: deleting stops it too
 
 
 def _delete(sandbox: Sandbox) -> None:

@@ -6,10 +6,12 @@ Neither side imports the other's module through this one, so the SDKs load on fi
 from __future__ import annotations
 
 import math
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sandboxes.base import SandboxStartError
+from sandboxes.base import CappedLog, SandboxStartError
 from sandboxes.limits import SandboxLimits
 
 # The provider's own wall clock for a sandbox runs this much past the run's deadline: ours
@@ -60,6 +62,73 @@ class RemoteMachine(Protocol):
     def log_text(self) -> str:
         """The runtime's output (stdout and stderr) so far."""
         ...
+
+
+class FollowedMachine:
+    """A remote sandbox whose runtime's output a thread follows into `log` as it arrives, and
+    which is stopped once (when the runtime exits, or by kill()). A backend supplies how to
+    follow the output, the exit code once the output has ended, and how to stop the sandbox;
+    it sets its own attributes before calling this __init__, which starts the thread."""
+
+    provider = "remote"
+
+    def __init__(self, id: str, size: str) -> None:
+        self.id = id
+        self.size = size
+        self.log = CappedLog(LOG_CAP_BYTES)
+        self._exit_code: int | None = None
+        self._stopped = False
+        self._lock = threading.Lock()
+        self._logs_done = threading.Event()
+        name = f"{self.provider}-log-{id}"
+        threading.Thread(target=self._pump, name=name, daemon=True).start()
+
+    def _follow(self) -> None:
+        """Adds the runtime's output to `log` until the command exits."""
+        raise NotImplementedError
+
+    def _exit_code_after_logs(self, deadline: float) -> int | None:
+        """The command's exit code once its output has ended; None if not known by `deadline`
+        (time.monotonic()) or if the provider cannot tell."""
+        raise NotImplementedError
+
+    def _destroy(self) -> None:
+        """Stops and deletes the sandbox; an already stopped one is not an error."""
+        raise NotImplementedError
+
+    def _pump(self) -> None:
+        try:
+            self._follow()
+        except Exception as exc:  # the sandbox was stopped under the stream, or the network
+            if not self._stopped:
+                self.log.add(f"[{self.provider}: log stream ended: {type(exc).__name__}: {exc}]\n")
+        finally:
+            self._logs_done.set()
+
+    def wait(self, timeout: float) -> int | None:
+        """The runtime's exit code once it has exited (the machine is then stopped: it has
+        nothing left to do); None while it runs, or when it was stopped under it."""
+        deadline = time.monotonic() + timeout
+        if self._exit_code is not None or self._stopped:
+            return self._exit_code
+        if not self._logs_done.wait(timeout):
+            return None
+        code = self._exit_code_after_logs(deadline)
+        if code is None:
+            return None
+        self._exit_code = code
+        self.kill()
+        return code
+
+    def log_text(self) -> str:
+        return self.log.text()
+
+    def kill(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._destroy()
 
 
 class RemoteBackend(Protocol):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import subprocess
-import threading
 from dataclasses import dataclass
 
 from vercel.sandbox import SandboxCredentials, SandboxError, SandboxResources
@@ -28,8 +27,7 @@ from vercel.sandbox.sync import (
     SyncSandboxClient,
 )
 
-from sandboxes.base import CappedLog
-from sandboxes.remote_base import LOG_CAP_BYTES, RemoteLaunch, RemoteSandboxError
+from sandboxes.remote_base import FollowedMachine, RemoteLaunch, RemoteSandboxError
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +66,10 @@ class VercelConfig:
         return SyncSandboxClient.create(options=options)
 
 
-class VercelMachine:
+class VercelMachine(FollowedMachine):
     """A running Vercel sandbox and the runtime command in it."""
+
+    provider = "vercel"
 
     def __init__(
         self,
@@ -78,52 +78,24 @@ class VercelMachine:
         process: SyncProcess,
         size: str,
     ) -> None:
-        self.id = sandbox.name
-        self.size = size
-        self.log = CappedLog(LOG_CAP_BYTES)
         self._client = client
         self._sandbox = sandbox
         self._process = process
-        self._exit_code: int | None = None
-        self._stopped = False
-        self._lock = threading.Lock()
-        self._logs_done = threading.Event()
-        threading.Thread(target=self._pump, name=f"vercel-log-{self.id}", daemon=True).start()
+        super().__init__(sandbox.name, size)
 
-    def _pump(self) -> None:
-        """Follows the command's output (stderr merged into stdout) until it exits."""
-        try:
-            assert self._process.stdout is not None
-            for line in self._process.stdout:
-                self.log.add(line)
-        except Exception as exc:  # the sandbox was stopped under the stream, or the network
-            if not self._stopped:
-                self.log.add(f"[vercel: log stream ended: {type(exc).__name__}: {exc}]\n")
-        finally:
-            self._logs_done.set()
+    def _follow(self) -> None:
+        """The command's output, stderr merged into stdout."""
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self.log.add(line)
 
-    def wait(self, timeout: float) -> int | None:
-        """The runtime's exit code once it has exited (the machine is then stopped: it has
-        nothing left to do); None while it runs, or when it was stopped under it."""
-        if self._exit_code is not None or self._stopped:
-            return self._exit_code
-        if not self._logs_done.wait(timeout):
-            return None
+    def _exit_code_after_logs(self, deadline: float) -> int | None:
         try:
-            self._exit_code = self._process.wait()
+            return self._process.wait()
         except SandboxError:
             return None
-        self.kill()
-        return self._exit_code
 
-    def log_text(self) -> str:
-        return self.log.text()
-
-    def kill(self) -> None:
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
+    def _destroy(self) -> None:
         _stop_and_destroy(self._sandbox)
         self._client.close()
 
