@@ -64,13 +64,10 @@ def check_sandbox() -> Check:
         "SANDBOX_PROVIDER": selection.sync_provider_name(),
         "LEGACY_SANDBOX_PROVIDER": selection.legacy_provider_name(),
     }
-    bwrap = bwrap_available()
-    resolved = {}
     for variable, name in chosen.items():
-        if name == "bwrap" and not bwrap:
+        if name == "bwrap" and not bwrap_available():
             return Check("sandbox", False, f"{variable}=bwrap but bubblewrap does not work here")
-        resolved[variable] = ("bwrap" if bwrap else "process") if name == "auto" else name
-    sync, legacy = resolved["SANDBOX_PROVIDER"], resolved["LEGACY_SANDBOX_PROVIDER"]
+    sync, legacy = (selection.resolved(name) for name in chosen.values())
     message = f"provider {sync}" + ("" if legacy == sync else f", queued runs: {legacy}")
     return Check("sandbox", True, message)
 

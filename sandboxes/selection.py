@@ -87,7 +87,7 @@ def check_providers(**kwargs: Any) -> list[checks.CheckMessage]:
 def describe() -> dict[str, Any]:
     """GET /agent/v1/sandbox-providers: what runs where and what is configured (no secrets)."""
     chosen = {"sync": sync_provider_name(), "legacy": legacy_provider_name()}
-    resolved = {kind: _resolved(name) for kind, name in chosen.items()}
+    backends = {kind: resolved(name) for kind, name in chosen.items()}
     providers = []
     for name in (*LOCAL, *REMOTE):
         providers.append(
@@ -97,13 +97,15 @@ def describe() -> dict[str, Any]:
                 "configured": not missing_settings(name),
                 "missing": missing_settings(name),
                 "apiUrl": public_url(url) if (url := _api_url(name)) else None,
-                "selectedFor": [kind for kind, value in resolved.items() if value == name],
+                "selectedFor": [kind for kind, value in backends.items() if value == name],
             }
         )
-    return {"sync": resolved["sync"], "legacy": resolved["legacy"], "providers": providers}
+    return {"sync": backends["sync"], "legacy": backends["legacy"], "providers": providers}
 
 
-def _resolved(name: str) -> str | None:
+def resolved(name: str) -> str | None:
+    """The backend a provider name stands for here ("auto" resolved for the sandbox user);
+    None for a name no backend answers to."""
     if name in REMOTE:
         return name
     try:
