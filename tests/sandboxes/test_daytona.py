@@ -2,13 +2,14 @@
 
 import os
 import time
+from functools import partial
 
 import pytest
 
 from sandboxes.daytona import DaytonaBackend, DaytonaSettings, daytona_size
-from sandboxes.limits import SandboxLimits
-from sandboxes.remote_base import RemoteLaunch, RemoteSandboxError
-from tests.sandboxes.test_vercel import SCRIPT
+from sandboxes.remote_base import RemoteSandboxError
+from tests.sandboxes import remote_launch
+from tests.sandboxes.remote_launch import SCRIPT
 
 
 def backend_for(api, api_key=None) -> DaytonaBackend:
@@ -16,16 +17,7 @@ def backend_for(api, api_key=None) -> DaytonaBackend:
     return DaytonaBackend(settings)
 
 
-def launch_for(name="sandbox_test1", env=None, cpu=1, memory_mib=512) -> RemoteLaunch:
-    return RemoteLaunch(
-        name=name,
-        limits=SandboxLimits(cpu=cpu, memory_mib=memory_mib, timeout_s=100),
-        files={"runtime.pyz": SCRIPT, "bin/casedev": b"#!/bin/sh\necho cli\n"},
-        argv=["python3", "runtime.pyz"],
-        env=env or {"LINC_TOKEN": "t0ken"},
-        labels={"agentexec-run": "run_1"},
-        executable=frozenset({"bin/casedev"}),
-    )
+launch_for = partial(remote_launch.launch_for, timeout_s=100)
 
 
 @pytest.mark.parametrize(

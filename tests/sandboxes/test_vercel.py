@@ -5,16 +5,9 @@ import time
 
 import pytest
 
-from sandboxes.limits import SandboxLimits
-from sandboxes.remote_base import RemoteLaunch, RemoteSandboxError
+from sandboxes.remote_base import RemoteSandboxError
 from sandboxes.vercel import VercelBackend, VercelConfig, vercel_size
-
-SCRIPT = b"""import os, sys, time
-print("booted", file=sys.stderr, flush=True)
-print("env", sorted(os.environ), flush=True)
-time.sleep(float(os.environ.get("NAP", "0")))
-sys.exit(int(os.environ.get("CODE", "0")))
-"""
+from tests.sandboxes.remote_launch import SCRIPT, launch_for
 
 
 def backend_for(api) -> VercelBackend:
@@ -22,18 +15,6 @@ def backend_for(api) -> VercelBackend:
         token=api.token, team_id=api.team_id, project_id=api.project_id, api_url=api.base_url
     )
     return VercelBackend(config)
-
-
-def launch_for(name="sandbox_test1", env=None, cpu=1, memory_mib=512) -> RemoteLaunch:
-    return RemoteLaunch(
-        name=name,
-        limits=SandboxLimits(cpu=cpu, memory_mib=memory_mib, timeout_s=30),
-        files={"runtime.pyz": SCRIPT, "bin/casedev": b"#!/bin/sh\necho cli\n"},
-        argv=["python3", "runtime.pyz"],
-        env=env or {"LINC_TOKEN": "t0ken"},
-        labels={"agentexec-run": "run_1"},
-        executable=frozenset({"bin/casedev"}),
-    )
 
 
 @pytest.mark.parametrize(
