@@ -146,7 +146,13 @@ def _process_layout(
     exe, _prefix = staged_interpreter(stage)
     import site  # the venv's site-packages, importable without running site's .pth logic
 
-    paths = [stage.path(str(PROJECT_ROOT), "src")] if stage.active else [str(PROJECT_ROOT)]
+    paths = [str(PROJECT_ROOT)]
+    if stage.active:
+        # Package by package, as bwrap binds them: the checkout's own directory may be closed
+        # to the sandbox user (a `mktemp -d` clone is 0700), its package directories are not.
+        for name in _project_packages():
+            stage.path(str(PROJECT_ROOT / name), f"src/{name}")
+        paths = [f"{stage.root}/src"]
     for i, path in enumerate(site.getsitepackages([sys.prefix])):
         if os.path.isdir(path):
             paths.append(stage.path(path, f"site/{i}"))
