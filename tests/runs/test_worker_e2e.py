@@ -224,8 +224,13 @@ def test_runs_of_a_killed_cluster_recover_within_a_heartbeat_window_and_none_run
     ]
     for run in runs:
         services.run_enqueue(run=run)
-    # Both workers are inside a sleeping run; the cluster holds more tasks it has not started.
-    wait_for(lambda: len(processes_with(f"sleep {marker}")) >= 2, timeout=30)
+    # Both workers are inside a sleeping run, whose shell.exec the host has recorded (the
+    # runtime starts the command as it reports it: the process can win the race with the
+    # step); the cluster holds more tasks it has not started.
+    sleeping = RunStep.objects.filter(run__in=runs[:4], type="tool_call")
+    wait_for(
+        lambda: len(processes_with(f"sleep {marker}")) >= 2 and sleeping.count() >= 2, timeout=30
+    )
     first.kill(signal.SIGKILL)
     killed_at = time.monotonic()
     cluster(**env)
